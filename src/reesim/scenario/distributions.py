@@ -1,0 +1,237 @@
+"""Uncertain values: distribution specs and their inverse-CDF sampling.
+
+A numeric field of a scenario (or a date) is either a plain value or one of
+the distributions below, written in TOML as an inline table::
+
+    duration_days = { dist = "lognormal", median = 365, p90 = 900 }
+    start = { dist = "uniform", low = 2026-01-01, high = 2026-12-31 }
+
+Every distribution is sampled by its inverse CDF from uniforms in (0, 1), so
+one uniform per replicate per draw gives the value; the uniforms come from the
+replicate's own seed stream (see :mod:`reesim.sampling`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Bernoulli",
+    "Dist",
+    "Fixed",
+    "LogNormal",
+    "Normal",
+    "Triangular",
+    "Uniform",
+    "Z90",
+    "as_days",
+]
+
+#: The standard normal quantile at 0.9, used to turn a p90 into a lognormal sigma.
+Z90 = 1.2815515655446004
+
+Scalar = float | dt.date
+
+
+def as_days(value: Scalar, origin: dt.date) -> float:
+    """Express a value as days after ``origin`` when it is a date; else return it."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return float((value - origin).days)
+    return float(value)
+
+
+def _ndtri(u: NDArray[np.float64]) -> NDArray[np.float64]:
+    # Imported here: scipy is heavy and only needed when a normal is drawn.
+    from scipy.special import ndtri
+
+    return np.asarray(ndtri(u), dtype=np.float64)
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def is_date(self) -> bool:
+        """True when the distribution is written in dates."""
+        return any(isinstance(v, dt.date) for v in self.model_dump().values())
+
+    def in_days(self, origin: dt.date) -> _Dist:
+        """The same distribution with every date turned into days after ``origin``."""
+        data = {
+            k: (as_days(v, origin) if isinstance(v, dt.date) else v)
+            for k, v in self.model_dump().items()
+        }
+        return type(self).model_validate(data)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no cover
+        """Inverse CDF at uniforms ``u`` in (0, 1)."""
+        raise NotImplementedError
+
+    def mean_value(self) -> float:  # pragma: no cover
+        """Expected value (used for steady-state planning and documentation)."""
+        raise NotImplementedError
+
+
+def _num(v: Scalar) -> float:
+    return float(v.toordinal()) if isinstance(v, dt.date) else float(v)
+
+
+class Fixed(_Dist):
+    """A fixed value written as a distribution: ``{ dist = "fixed", value = 3 }``."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: Scalar
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.full(np.shape(u), _num(self.value))
+
+    def mean_value(self) -> float:
+        return _num(self.value)
+
+
+class Uniform(_Dist):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: Scalar
+    high: Scalar
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if _num(self.low) > _num(self.high):
+            raise ValueError(f"low must be <= high (got low={self.low}, high={self.high})")
+        return self
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        lo, hi = _num(self.low), _num(self.high)
+        return lo + np.asarray(u) * (hi - lo)
+
+    def mean_value(self) -> float:
+        return 0.5 * (_num(self.low) + _num(self.high))
+
+
+class Triangular(_Dist):
+    """Triangular with support [low, high] and peak at mode."""
+
+    dist: Literal["triangular"] = "triangular"
+    low: Scalar
+    mode: Scalar
+    high: Scalar
+
+    @model_validator(mode="after")
+    def _order(self) -> Triangular:
+        lo, mo, hi = _num(self.low), _num(self.mode), _num(self.high)
+        if not lo <= mo <= hi:
+            raise ValueError(
+                f"need low <= mode <= high (got low={self.low}, mode={self.mode}, high={self.high})"
+            )
+        return self
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        lo, mo, hi = _num(self.low), _num(self.mode), _num(self.high)
+        u = np.asarray(u, dtype=np.float64)
+        if hi == lo:
+            return np.full(u.shape, lo)
+        c = (mo - lo) / (hi - lo)
+        left = lo + np.sqrt(u * (hi - lo) * (mo - lo))
+        right = hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - mo))
+        return np.where(u < c, left, right)
+
+    def mean_value(self) -> float:
+        return (_num(self.low) + _num(self.mode) + _num(self.high)) / 3.0
+
+
+class Normal(_Dist):
+    """Normal(mean, sd), clipped to [low, high] and to the field's own bounds.
+
+    For a date, ``mean`` is a date and ``sd`` is in days.
+    """
+
+    dist: Literal["normal"] = "normal"
+    mean: Scalar
+    sd: float = Field(ge=0)
+    low: Scalar | None = None
+    high: Scalar | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Normal:
+        if self.low is not None and self.high is not None and _num(self.low) > _num(self.high):
+            raise ValueError(f"low must be <= high (got low={self.low}, high={self.high})")
+        return self
+
+    def in_days(self, origin: dt.date) -> _Dist:
+        return Normal(
+            mean=as_days(self.mean, origin),
+            sd=self.sd,
+            low=None if self.low is None else as_days(self.low, origin),
+            high=None if self.high is None else as_days(self.high, origin),
+        )
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        x = _num(self.mean) + self.sd * _ndtri(np.asarray(u, dtype=np.float64))
+        lo = -np.inf if self.low is None else _num(self.low)
+        hi = np.inf if self.high is None else _num(self.high)
+        return np.clip(x, lo, hi)
+
+    def mean_value(self) -> float:
+        return _num(self.mean)
+
+
+class LogNormal(_Dist):
+    """Lognormal given by its median and 90th percentile (p90 >= median > 0).
+
+    sigma = ln(p90 / median) / z_0.9 with z_0.9 = 1.2815515655446004.
+    """
+
+    dist: Literal["lognormal"] = "lognormal"
+    median: float = Field(gt=0)
+    p90: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> LogNormal:
+        if self.p90 < self.median:
+            raise ValueError(f"p90 must be >= median (got median={self.median}, p90={self.p90})")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        """Log-scale standard deviation."""
+        return math.log(self.p90 / self.median) / Z90
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.median * np.exp(self.sigma * _ndtri(np.asarray(u, dtype=np.float64)))
+
+    def mean_value(self) -> float:
+        return self.median * math.exp(0.5 * self.sigma**2)
+
+
+class Bernoulli(_Dist):
+    """1 with probability p, else 0 (``does it happen``)."""
+
+    dist: Literal["bernoulli"] = "bernoulli"
+    p: float = Field(ge=0, le=1)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return (np.asarray(u) < self.p).astype(np.float64)
+
+    def mean_value(self) -> float:
+        return self.p
+
+
+Dist = Annotated[
+    Fixed | Uniform | Triangular | Normal | LogNormal | Bernoulli,
+    Field(discriminator="dist"),
+]
+"""Any distribution spec, told apart by its ``dist`` key."""
+
+
+def is_dist(value: Any) -> bool:
+    """True when ``value`` is a distribution spec rather than a plain value."""
+    return isinstance(value, _Dist)
