@@ -1,0 +1,170 @@
+"""What an engine hands back for one chunk: series, mass ledger and warnings.
+
+Both engines fill the same :class:`ChunkOutput`, so results, metrics and the
+differential tests read one structure whichever engine ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reesim.plan import Plan
+from reesim.sampling import Samples
+
+__all__ = ["RECORDABLE", "ChunkOutput", "new_output"]
+
+FloatArray = NDArray[np.float64]
+
+#: Series an engine can record besides the sink series it always keeps.
+RECORDABLE = ("sinks", "production", "flows", "inventory")
+
+
+@dataclass
+class ChunkOutput:
+    """Series and ledgers of one chunk of replicates (first axis: replicate).
+
+    Attributes
+    ----------
+    demand, served
+        [R, N, S] t per period at each sink (kept for the metrics).
+    production
+        [R, N, F] activity, t of reference output per period (when recorded).
+    departures, arrivals
+        [R, N, E] route flows, t per period, counted when they leave and when
+        they land (when ``flows`` is recorded).
+    inventory, in_transit
+        [R, N, H] on hand at the end of each period, and inbound in transit
+        (when ``inventory`` is recorded).
+    ledger
+        Mass ledger [R, C] per entry: ``initial`` (stock and pipeline),
+        ``produced``, ``consumed``, ``served``, ``byproduct``, ``final_on_hand``,
+        ``final_in_transit``.
+    warnings
+        Messages about the start state (e.g. pre-disruption capacity deficits).
+    """
+
+    plan: Plan
+    replicates: NDArray[np.int64]
+    recorded: frozenset[str]
+    demand: FloatArray
+    served: FloatArray
+    production: FloatArray | None = None
+    departures: FloatArray | None = None
+    arrivals: FloatArray | None = None
+    inventory: FloatArray | None = None
+    in_transit: FloatArray | None = None
+    ledger: dict[str, FloatArray] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    _hold: dict[str, FloatArray] = field(default_factory=dict, repr=False)
+
+    def record_step(
+        self,
+        k: int,
+        want: FloatArray,
+        act: FloatArray,
+        served: FloatArray,
+        ship: FloatArray,
+        arriving: FloatArray,
+        inv: FloatArray,
+        pipe: FloatArray,
+    ) -> None:
+        """Store period ``k``'s series (step 7 of the period)."""
+        self.demand[:, k] = want
+        self.served[:, k] = served
+        if self.production is not None:
+            self.production[:, k] = act
+        if self.departures is not None and self.arrivals is not None:
+            self.departures[:, k] = ship
+            self.arrivals[:, k] = arriving
+        if self.inventory is not None and self.in_transit is not None:
+            self.inventory[:, k] = inv
+            self.in_transit[:, k] = pipe
+
+    def record(self, k: int, st, act, served, ship, arriving, inv, pipe) -> None:  # type: ignore[no-untyped-def]
+        """Vectorised-core shorthand for :meth:`record_step` reading the demand from ``st``."""
+        self.record_step(k, st.want, act, served, ship, arriving, inv, pipe)
+
+    def add_ledger(
+        self,
+        act: FloatArray,
+        used: FloatArray,
+        made_co: FloatArray,
+        made_by: FloatArray,
+        served: FloatArray,
+    ) -> None:
+        """Accumulate one period's production, use and sales per holding."""
+        plan = self.plan
+        h = self._hold
+        h["produced"][:, plan.fac_out_h] += np.where(plan.fac_is_stockpile, 0.0, act)
+        h["produced"][:, plan.co_h] += made_co
+        h["consumed"][:, plan.in_h] += used
+        h["served"][:, plan.sink_h] += served
+        if made_by.size:
+            np.add.at(h["byproduct"], (slice(None), plan.by_commodity), made_by)
+
+    def finish(self, inv: FloatArray, transit_by_route: FloatArray) -> None:
+        """Close the ledger with the final stocks, aggregated per commodity."""
+        self.ledger["final_on_hand"] = self._per_commodity(inv)
+        self.ledger["final_in_transit"] = self._per_route_commodity(transit_by_route)
+        for key in ("produced", "consumed", "served"):
+            self.ledger[key] = self._per_commodity(self._hold[key])
+        self.ledger["byproduct"] = self._hold["byproduct"]
+        self._hold = {}
+
+    def _per_commodity(self, by_holding: FloatArray) -> FloatArray:
+        plan = self.plan
+        out = np.zeros((by_holding.shape[0], len(plan.commodity_ids)))
+        np.add.at(out, (slice(None), plan.hold_commodity), by_holding)
+        return out
+
+    def _per_route_commodity(self, by_route: FloatArray) -> FloatArray:
+        plan = self.plan
+        out = np.zeros((by_route.shape[0], len(plan.commodity_ids)))
+        np.add.at(out, (slice(None), plan.hold_commodity[plan.route_dst_h]), by_route)
+        return out
+
+
+def new_output(
+    plan: Plan,
+    smp: Samples,
+    record: frozenset[str],
+    inv0: FloatArray,
+    transit0: FloatArray,
+    warnings: list[str],
+) -> ChunkOutput:
+    """Allocate the output of a chunk and open its ledger with the start state.
+
+    Parameters
+    ----------
+    inv0
+        [R, H] stock on hand at the start.
+    transit0
+        [R, E] shipments in transit at the start, per route.
+    """
+    n_rep, n = smp.n, plan.n_periods
+    zeros = lambda *shape: np.zeros((n_rep, n, *shape))  # noqa: E731
+    out = ChunkOutput(
+        plan=plan,
+        replicates=smp.replicates,
+        recorded=record,
+        demand=zeros(plan.n_sinks),
+        served=zeros(plan.n_sinks),
+        production=zeros(plan.n_facilities) if "production" in record else None,
+        departures=zeros(plan.n_routes) if "flows" in record else None,
+        arrivals=zeros(plan.n_routes) if "flows" in record else None,
+        inventory=zeros(plan.n_holdings) if "inventory" in record else None,
+        in_transit=zeros(plan.n_holdings) if "inventory" in record else None,
+        warnings=list(warnings),
+    )
+    out.ledger["initial"] = out._per_commodity(inv0) + out._per_route_commodity(transit0)
+    n_h, n_c = plan.n_holdings, len(plan.commodity_ids)
+    out._hold = {
+        "produced": np.zeros((n_rep, n_h)),
+        "consumed": np.zeros((n_rep, n_h)),
+        "served": np.zeros((n_rep, n_h)),
+        "byproduct": np.zeros((n_rep, n_c)),
+    }
+    return out

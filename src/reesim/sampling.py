@@ -1,0 +1,213 @@
+"""Draw every uncertain value of a chunk of replicates once, before any engine runs.
+
+Seed contract: replicate ``i`` (its global index, 0-based) takes draw ``j``
+(a stable id per field, see :func:`reesim.plan.draw_id_for`) from the stream
+``SeedSequence(seed, spawn_key=(i, j))``. A scalar draw uses the first 64-bit
+word of that stream's state as one uniform in (0, 1) and applies the
+distribution's inverse CDF; a random-outage history uses a PCG64 generator
+seeded from the stream. Nothing depends on how replicates are chunked,
+which worker runs them, or which engine reads the table.
+
+The result is a :class:`Samples` table of per-replicate arrays, converted
+to periods by the time rules of the model (ceil for instants, round half up
+and at least one period for durations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reesim.plan import Plan, draw_id_for
+
+__all__ = ["Samples", "draw_samples", "uniforms"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+_TWO_M53 = 2.0**-53
+
+
+def uniforms(seed: int, replicates: IntArray, draw_id: int) -> FloatArray:
+    """One uniform in (0, 1) per replicate from ``SeedSequence(seed, spawn_key=(i, draw_id))``."""
+    out = np.empty(len(replicates), dtype=np.float64)
+    for n, i in enumerate(replicates):
+        word = np.random.SeedSequence(seed, spawn_key=(int(i), draw_id)).generate_state(
+            1, np.uint64
+        )[0]
+        out[n] = ((int(word) >> 11) + 0.5) * _TWO_M53
+    return out
+
+
+@dataclass
+class Samples:
+    """Per-replicate values of one chunk; every array's first axis is the replicate.
+
+    Attributes
+    ----------
+    replicates
+        Global replicate indices [R].
+    params
+        Parameter arrays [R, n] (see :class:`~reesim.plan.Plan`), sampled
+        entries replaced.
+    ev_k0, ev_k1
+        First period in which each event acts and the first period after it
+        [R, V]; both ``n_periods + 1`` (never) when the event does not happen.
+        ``ev_k1`` is ``n_periods + 1`` for an event without end.
+    ev_happens
+        Whether the event happens within the horizon [R, V].
+    route_lead
+        Lead time of each route in periods, >= 1 [R, E].
+    licence_delay
+        Extra delay of each licensing row in periods, >= 1 [R, n_licences].
+    commission_failed
+        Whether each commissioning fails outright [R, n_commissioning].
+    commission_ramp
+        Ramp time in periods, >= 1 [R, n_commissioning].
+    outage_fac
+        Facility of each (outage event, facility) pair [P].
+    outage_start, outage_end
+        Down intervals in periods, [R, P, M], padded with ``n_periods + 1``.
+    """
+
+    replicates: IntArray
+    params: dict[str, FloatArray]
+    ev_k0: IntArray
+    ev_k1: IntArray
+    ev_happens: BoolArray
+    route_lead: IntArray
+    licence_delay: IntArray
+    commission_failed: BoolArray
+    commission_ramp: IntArray
+    outage_fac: IntArray
+    outage_start: IntArray
+    outage_end: IntArray
+
+    @property
+    def n(self) -> int:
+        return len(self.replicates)
+
+
+def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
+    """Sample every uncertain value of ``plan`` for the given replicates.
+
+    Parameters
+    ----------
+    plan
+        The compiled scenario.
+    seed
+        The run's seed (a non-negative integer).
+    replicates
+        Global replicate indices to sample, e.g. ``np.arange(1000, 2000)``.
+    """
+    replicates = np.asarray(replicates, dtype=np.int64)
+    n_rep = len(replicates)
+    params = {k: np.repeat(v[None, :], n_rep, axis=0) for k, v in plan.params.items()}
+    for d in plan.draws:
+        u = uniforms(seed, replicates, d.draw_id)
+        params[d.param][:, d.index] = np.clip(d.dist.ppf(u), d.low, d.high)
+
+    never = plan.n_periods + 1
+    n_ev = plan.n_events
+    start = params.get("ev_start_days", np.zeros((n_rep, 0)))
+    end = params.get("ev_end_days", np.zeros((n_rep, 0)))
+    duration = params.get("ev_duration_days", np.zeros((n_rep, 0)))
+    prob = params.get("ev_probability", np.zeros((n_rep, 0)))
+
+    happens = np.ones((n_rep, n_ev), dtype=bool)
+    for v, eid in enumerate(plan.event_ids):
+        if prob[:, v].min() < 1.0:
+            happens[:, v] = uniforms(seed, replicates, draw_id_for(f"events[{eid}].happens")) < prob[:, v]
+    k_start = plan.period_of_day(start)
+    happens &= k_start < plan.n_periods
+    end_days = np.where(np.isnan(end), start + duration, end)
+    k_end = np.where(np.isnan(end_days), never, plan.period_of_day(np.nan_to_num(end_days)))
+    k0 = np.where(happens, np.maximum(k_start, 0), never).astype(np.int64)
+    k1 = np.where(happens, np.clip(k_end, 0, never), never).astype(np.int64)
+
+    lead = plan.periods_of_duration(params["route_lead_days"]).astype(np.int64)
+
+    lic_rows = plan.licences.event
+    value = params.get("ev_value", np.zeros((n_rep, 0)))
+    lic_delay = plan.periods_of_duration(value[:, lic_rows]).astype(np.int64)
+
+    com_rows = plan.commissionings.event
+    failed = np.zeros((n_rep, len(com_rows)), dtype=bool)
+    for n, v in enumerate(com_rows):
+        fail_p = params["ev_fail_p"][:, v]
+        if fail_p.max() > 0.0:
+            eid = plan.event_ids[v]
+            failed[:, n] = uniforms(seed, replicates, draw_id_for(f"events[{eid}].fails")) < fail_p
+    ramp = plan.periods_of_duration(value[:, com_rows]).astype(np.int64)
+
+    out_fac, out_start, out_end = _sample_outages(plan, seed, replicates, params, start, end_days,
+                                                  happens)
+    return Samples(
+        replicates=replicates,
+        params=params,
+        ev_k0=k0,
+        ev_k1=k1,
+        ev_happens=happens,
+        route_lead=lead,
+        licence_delay=lic_delay,
+        commission_failed=failed,
+        commission_ramp=ramp,
+        outage_fac=out_fac,
+        outage_start=out_start,
+        outage_end=out_end,
+    )
+
+
+def _sample_outages(
+    plan: Plan,
+    seed: int,
+    replicates: IntArray,
+    params: dict[str, FloatArray],
+    start: FloatArray,
+    end_days: FloatArray,
+    happens: BoolArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Alternate exponential up times and sampled repair times, per (event, facility)."""
+    never = plan.n_periods + 1
+    horizon_days = plan.n_periods * plan.period_days
+    pairs = [
+        (int(v), int(f))
+        for v, match in zip(plan.outages.event, plan.outages.match, strict=True)
+        for f in np.flatnonzero(match)
+    ]
+    n_rep = len(replicates)
+    intervals: list[list[list[tuple[int, int]]]] = [[[] for _ in pairs] for _ in range(n_rep)]
+    for p, (v, f) in enumerate(pairs):
+        eid = plan.event_ids[v]
+        repair = plan.outage_repair[v]
+        draw = draw_id_for(f"events[{eid}].outages[{plan.facility_ids[f]}]")
+        for n, i in enumerate(replicates):
+            if not happens[n, v]:
+                continue
+            rate = params["ev_value"][n, v]
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(i), draw))))
+            t = max(0.0, float(start[n, v]))
+            stop = horizon_days if np.isnan(end_days[n, v]) else min(horizon_days, end_days[n, v])
+            while rate > 0:
+                t += rng.exponential(365.25 / rate)
+                if t >= stop:
+                    break
+                down = float(np.clip(repair.ppf(np.array([rng.random()]))[0], 0.0, np.inf)
+                             if hasattr(repair, "ppf") else repair)
+                k_a = int(plan.period_of_day(t))
+                k_b = int(plan.period_of_day(min(t + down, stop)))
+                if k_b > k_a:
+                    intervals[n][p].append((k_a, k_b))
+                t += down
+    width = max([1] + [len(iv) for rows in intervals for iv in rows])
+    out_start = np.full((n_rep, len(pairs), width), never, dtype=np.int64)
+    out_end = np.full((n_rep, len(pairs), width), never, dtype=np.int64)
+    for n in range(n_rep):
+        for p in range(len(pairs)):
+            for m, (a, b_) in enumerate(intervals[n][p]):
+                out_start[n, p, m] = a
+                out_end[n, p, m] = b_
+    return np.array([f for _, f in pairs], dtype=np.int64), out_start, out_end

@@ -1,0 +1,235 @@
+"""simulate(): compile, sample, run an engine chunk by chunk, collect results."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+
+from reesim.engine import get_engine
+from reesim.engine.output import RECORDABLE, ChunkOutput
+from reesim.errors import ReesimError, ReesimWarning
+from reesim.metrics import shortage_metrics
+from reesim.plan import Plan, compile_plan
+from reesim.results import GROUPINGS, Results
+from reesim.sampling import draw_samples
+from reesim.scenario.model import Scenario
+
+__all__ = ["simulate", "resolve_record", "default_chunk_size"]
+
+#: Memory the series of one chunk may take, bytes.
+CHUNK_BUDGET = 64 * 2**20
+#: Recorded sink series kept across chunks under record="auto", bytes.
+AUTO_RECORD_BUDGET = 512 * 2**20
+
+Progress = Callable[[int, int], None]
+
+
+def resolve_record(record: str | list[str] | tuple[str, ...] | None, plan: Plan, replicates: int) -> frozenset[str]:
+    """Turn the ``record`` argument into the set of series to keep.
+
+    ``"auto"`` keeps the sink series when they fit in 512 MiB, ``"all"`` keeps
+    every series, ``"none"`` (or None) only the metrics and ledgers.
+    """
+    if record is None or record == "none":
+        return frozenset()
+    if record == "all":
+        return frozenset(RECORDABLE)
+    if record == "auto":
+        size = replicates * plan.n_periods * plan.n_sinks * 2 * 8
+        return frozenset({"sinks"}) if size <= AUTO_RECORD_BUDGET else frozenset()
+    names = [record] if isinstance(record, str) else list(record)
+    unknown = [n for n in names if n not in RECORDABLE]
+    if unknown:
+        raise ReesimError(
+            f"record: unknown series {unknown}; choose from {list(RECORDABLE)}, 'all', 'auto' or 'none'"
+        )
+    return frozenset(names)
+
+
+def default_chunk_size(plan: Plan, record: frozenset[str]) -> int:
+    """Replicates per chunk so that one chunk's series stay near 64 MiB."""
+    per_period = 2 * plan.n_sinks + 3 * plan.n_routes + 2 * plan.n_holdings
+    if "production" in record:
+        per_period += plan.n_facilities
+    per_period += 2 * plan.n_routes if "flows" in record else 0
+    per_period += 2 * plan.n_holdings if "inventory" in record else 0
+    per_rep = max(1, per_period * max(1, plan.n_periods) * 8)
+    return int(np.clip(CHUNK_BUDGET // per_rep, 16, 4096))
+
+
+def simulate(
+    scenario: Scenario | str | os.PathLike[str],
+    replicates: int = 1000,
+    seed: int | None = None,
+    *,
+    engine: Literal["vector", "des"] | str = "vector",
+    chunk_size: int | None = None,
+    record: str | list[str] | None = "auto",
+    progress: bool | Progress | None = None,
+) -> Results:
+    """Run Monte Carlo replicates of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~reesim.Scenario`, a path to a TOML file, or a built-in name.
+    replicates
+        Number of replicates (>= 1).
+    seed
+        Non-negative integer. None draws fresh entropy; the seed used is kept
+        in ``Results.seed`` so the run can be repeated.
+    engine
+        ``"vector"`` (the vectorised core) or ``"des"`` (the SimPy reference).
+    chunk_size
+        Replicates per chunk; results do not depend on it. Default: sized so
+        one chunk's arrays stay near 64 MiB.
+    record
+        Series to keep besides the metrics: ``"auto"`` (sink series when they
+        fit in 512 MiB), ``"all"``, ``"none"``, or a list of ``"sinks"``,
+        ``"production"``, ``"flows"``, ``"inventory"``.
+    progress
+        True for a progress bar on stderr (shown for runs over a second), or
+        a callable ``f(done, total)``.
+
+    Returns
+    -------
+    Results
+    """
+    if not isinstance(scenario, Scenario):
+        from reesim.scenario.load import load_scenario
+
+        scenario = load_scenario(scenario)
+    if not isinstance(replicates, int | np.integer) or replicates < 1:
+        raise ReesimError(f"replicates must be a positive integer (got {replicates!r})")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise ReesimError(f"seed must be a non-negative integer (got {seed!r})")
+    run_chunk = get_engine(engine)
+    plan = compile_plan(scenario)
+    keep = resolve_record(record, plan, int(replicates))
+    if chunk_size is None:
+        chunk_size = default_chunk_size(plan, keep)
+        if engine != "vector":
+            chunk_size = min(chunk_size, 64)
+    if chunk_size < 1:
+        raise ReesimError(f"chunk_size must be >= 1 (got {chunk_size})")
+
+    report, close = _progress(progress, int(replicates))
+    started = time.perf_counter()
+    collector = _Collector(plan, keep)
+    seen_warnings: set[str] = set()
+    try:
+        for lo in range(0, int(replicates), chunk_size):
+            idx = np.arange(lo, min(int(replicates), lo + chunk_size), dtype=np.int64)
+            samples = draw_samples(plan, int(seed), idx)
+            out = run_chunk(plan, samples, keep | {"sinks"})
+            for msg in out.warnings:
+                if msg not in seen_warnings:
+                    seen_warnings.add(msg)
+                    warnings.warn(msg, ReesimWarning, stacklevel=2)
+            collector.add(out, samples.ev_k0, samples.ev_happens)
+            report(int(idx[-1]) + 1, int(replicates))
+    finally:
+        close()
+    return collector.results(
+        seed=int(seed),
+        engine=str(engine),
+        chunk_size=int(chunk_size),
+        elapsed=time.perf_counter() - started,
+        warnings=sorted(seen_warnings),
+    )
+
+
+def start_periods(plan: Plan, ev_k0: np.ndarray, happens: np.ndarray) -> np.ndarray:
+    """Disruption start per replicate: the reference event's first period, NaN if it never acts."""
+    if plan.reference_event < 0:
+        return np.zeros(ev_k0.shape[0])
+    v = plan.reference_event
+    return np.where(happens[:, v], ev_k0[:, v], np.nan).astype(np.float64)
+
+
+class _Collector:
+    """Gathers metrics, series and ledgers chunk by chunk."""
+
+    def __init__(self, plan: Plan, keep: frozenset[str]) -> None:
+        self.plan = plan
+        self.keep = keep
+        self.metrics: dict[str, list[dict[str, np.ndarray]]] = {g: [] for g in GROUPINGS}
+        self.series: dict[str, list[np.ndarray]] = {}
+        self.ledger: dict[str, list[np.ndarray]] = {}
+        self.start: list[np.ndarray] = []
+        self.groups = {g: _group_matrix(plan, g) for g in GROUPINGS}
+
+    def add(self, out: ChunkOutput, ev_k0: np.ndarray, happens: np.ndarray) -> None:
+        plan = self.plan
+        start = start_periods(plan, ev_k0, happens)
+        self.start.append(start)
+        for g, (_, matrix) in self.groups.items():
+            demand = out.demand if g == "sink" else out.demand @ matrix
+            served = out.served if g == "sink" else out.served @ matrix
+            self.metrics[g].append(
+                shortage_metrics(demand, served, start, plan.threshold, plan.period_days)
+            )
+        names = {
+            "sinks": ("demand", "served"),
+            "production": ("production",),
+            "flows": ("departures", "arrivals"),
+            "inventory": ("inventory", "in_transit"),
+        }
+        for key in self.keep:
+            for name in names[key]:
+                self.series.setdefault(name, []).append(getattr(out, name))
+        for name, value in out.ledger.items():
+            self.ledger.setdefault(name, []).append(value)
+
+    def results(self, **kw: object) -> Results:
+        cat = lambda chunks: np.concatenate(chunks, axis=0)  # noqa: E731
+        metrics = {
+            g: (self.groups[g][0], {k: cat([c[k] for c in chunks]) for k in chunks[0]})
+            for g, chunks in self.metrics.items()
+        }
+        return Results(
+            plan=self.plan,
+            metrics=metrics,
+            series={k: cat(v) for k, v in self.series.items()},
+            ledger={k: cat(v) for k, v in self.ledger.items()},
+            start=cat(self.start),
+            record=self.keep,
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+def _group_matrix(plan: Plan, by: str) -> tuple[list[str], np.ndarray]:
+    """Group labels and the [S, G] 0/1 matrix summing sinks into groups."""
+    if by == "sink":
+        return list(plan.sink_ids), np.eye(plan.n_sinks)
+    labels = {"sector": plan.sink_sector, "region": plan.sink_region, "commodity": plan.sink_commodity}[by]
+    names = sorted(set(labels))
+    matrix = np.zeros((plan.n_sinks, len(names)))
+    for s, label in enumerate(labels):
+        matrix[s, names.index(label)] = 1.0
+    return names, matrix
+
+
+def _progress(progress: bool | Progress | None, total: int) -> tuple[Progress, Callable[[], None]]:
+    """A reporting callback and a closer; a tqdm bar on stderr that appears after 1 s."""
+    if callable(progress):
+        return progress, lambda: None
+    if not progress:
+        return (lambda done, total: None), lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="rep", delay=1.0, leave=False, dynamic_ncols=True)
+    state = {"done": 0}
+
+    def report(done: int, _total: int) -> None:
+        bar.update(done - state["done"])
+        state["done"] = done
+
+    return report, bar.close
