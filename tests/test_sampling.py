@@ -1,0 +1,87 @@
+"""The seed contract and the inverse-CDF sampling of every distribution."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reesim.plan import compile_plan, draw_id_for
+from reesim.sampling import draw_samples, uniforms
+from reesim.scenario.distributions import Bernoulli, Fixed, LogNormal, Normal, Triangular, Uniform
+from tests.helpers import chain, day
+
+
+def test_uniforms_follow_the_seed_contract() -> None:
+    reps = np.array([0, 5, 123_456])
+    u = uniforms(42, reps, 77)
+    for n, i in enumerate(reps):
+        word = int(np.random.SeedSequence(42, spawn_key=(int(i), 77)).generate_state(1, np.uint64)[0])
+        assert u[n] == ((word >> 11) + 0.5) / 2.0**53
+    assert np.all((u > 0) & (u < 1))
+
+
+def test_draw_ids_are_stable_hashes() -> None:
+    assert draw_id_for("events[ban].start") == draw_id_for("events[ban].start")
+    assert draw_id_for("events[ban].start") != draw_id_for("events[ban].end")
+
+
+N = 200_000
+U = (np.arange(N) + 0.5) / N  # a fine grid of uniforms: moments come out close to exact
+
+
+@pytest.mark.parametrize(
+    ("dist", "mean", "sd"),
+    [
+        (Uniform(low=2.0, high=8.0), 5.0, 6 / np.sqrt(12)),
+        (Triangular(low=1.0, mode=2.0, high=6.0), 3.0, np.sqrt((1 + 4 + 36 - 2 - 6 - 12) / 18)),
+        (Normal(mean=10.0, sd=2.0), 10.0, 2.0),
+        (LogNormal(median=100.0, p90=300.0), 100 * np.exp(0.5 * (np.log(3) / 1.2815515655446004) ** 2), None),
+        (Bernoulli(p=0.3), 0.3, np.sqrt(0.21)),
+        (Fixed(value=4.5), 4.5, 0.0),
+    ],
+)
+def test_inverse_cdf_moments(dist, mean: float, sd: float | None) -> None:
+    x = dist.ppf(U)
+    np.testing.assert_allclose(x.mean(), mean, rtol=2e-3)
+    np.testing.assert_allclose(dist.mean_value(), mean, rtol=1e-12)
+    if sd is not None:
+        np.testing.assert_allclose(x.std(), sd, rtol=5e-3, atol=1e-12)
+
+
+def test_lognormal_p90() -> None:
+    d = LogNormal(median=50.0, p90=200.0)
+    np.testing.assert_allclose(d.ppf(np.array([0.5, 0.9])), [50.0, 200.0], rtol=1e-9)
+
+
+def test_normal_is_clipped() -> None:
+    d = Normal(mean=0.0, sd=5.0, low=-1.0, high=2.0)
+    x = d.ppf(U)
+    assert x.min() == -1.0 and x.max() == 2.0
+
+
+def test_event_that_starts_beyond_the_horizon_does_not_happen() -> None:
+    ban = {"id": "ban", "kind": "export_ban", "exporter": "CN",
+           "start": {"dist": "uniform", "low": day(0), "high": day(7 * 40)}}
+    plan = compile_plan(chain(weeks=20, events=[ban]))
+    smp = draw_samples(plan, 9, np.arange(400))
+    # acts from the first period boundary at or after the start: boundary 20 is past the end
+    late = smp.params["ev_start_days"][:, 0] > 7 * 19
+    assert 0.3 < late.mean() < 0.7
+    assert not smp.ev_happens[late, 0].any()
+    assert smp.ev_happens[~late, 0].all()
+    assert (smp.ev_k0[late, 0] == plan.n_periods + 1).all()
+
+
+def test_probability_draws_whether_an_event_happens() -> None:
+    ban = {"id": "ban", "kind": "export_ban", "exporter": "CN", "start": day(14), "probability": 0.25}
+    plan = compile_plan(chain(weeks=20, events=[ban]))
+    smp = draw_samples(plan, 1, np.arange(4000))
+    assert 0.22 < smp.ev_happens[:, 0].mean() < 0.28
+
+
+def test_time_rules() -> None:
+    plan = compile_plan(chain(weeks=20))
+    assert plan.period_of_day(0.0) == 0 and plan.period_of_day(7.0) == 1 and plan.period_of_day(7.5) == 2
+    assert plan.periods_of_duration(3.4) == 1  # at least one period
+    assert plan.periods_of_duration(10.5) == 2  # 1.5 rounds half up
+    assert plan.periods_of_duration(10.49) == 1
