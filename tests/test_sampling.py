@@ -85,3 +85,16 @@ def test_time_rules() -> None:
     assert plan.periods_of_duration(3.4) == 1  # at least one period
     assert plan.periods_of_duration(10.5) == 2  # 1.5 rounds half up
     assert plan.periods_of_duration(10.49) == 1
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1, 2**32 + 5, 2**70 + 3])
+@pytest.mark.parametrize("draw_id", [0, 77, 2**31 - 1])
+def test_vectorised_seed_words_equal_numpy(seed: int, draw_id: int) -> None:
+    from reesim.sampling import seed_words
+
+    reps = np.concatenate([np.arange(12), np.random.default_rng(seed % 1000).integers(0, 2**31, 12)])
+    expected = [
+        np.random.SeedSequence(seed, spawn_key=(int(i), draw_id)).generate_state(1, np.uint64)[0]
+        for i in reps
+    ]
+    np.testing.assert_array_equal(seed_words(seed, reps, draw_id), np.array(expected, dtype=np.uint64))

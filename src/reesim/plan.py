@@ -367,6 +367,11 @@ def compile_plan(sc: Scenario) -> Plan:
         want = sc.settings.reference_event
         ref = event_ids.index(want) if want in event_ids else 0
 
+    warnings = _start_warnings(sc, period_days)
+    commissioned = [e.facility for e in sc.events if isinstance(e, Commissioning)]
+    for fid in sorted({f for f in commissioned if commissioned.count(f) > 1}):
+        b.issues.append(Issue("events", f"facility '{fid}' has several commissioning events; "
+                                        "give it one (a facility has one ramp)"))
     _check_draw_ids(b)
     if b.issues:
         raise ScenarioError(b.issues)
@@ -417,8 +422,29 @@ def compile_plan(sc: Scenario) -> Plan:
         route_from_stockpile=np.array(from_sp, dtype=bool),
         params=params,
         draws=b.draws,
+        warnings=warnings,
         **tables,
     )
+
+
+def _start_warnings(sc: Scenario, period_days: float) -> list[str]:
+    """Warnings the model asks for: lead times clamped up to one period, stock overrides."""
+    out = []
+    for i, r in enumerate(sc.routes):
+        days = r.lead_time_days
+        if not is_dist(days) and float(days) / period_days < 0.5:
+            out.append(
+                f"routes[{i}].lead_time_days = {float(days):g} is under half a period "
+                f"({period_days:g} days): it is rounded up to one period"
+            )
+    for f in sc.facilities:
+        if not f.is_stockpile:
+            for c in f.initial_stock:
+                out.append(f"facilities[{f.id}].initial_stock.{c} overrides the steady start")
+    for s in sc.sinks:
+        if s.initial_stock is not None:
+            out.append(f"sinks[{s.id}].initial_stock overrides the steady start")
+    return out
 
 
 def _set_param(b: _Builder, param: str, index: int, value: Any, path: str) -> None:

@@ -124,12 +124,15 @@ def simulate(
     started = time.perf_counter()
     collector = _Collector(plan, keep)
     seen_warnings: set[str] = set()
+    for msg in plan.warnings:
+        seen_warnings.add(msg)
+        warnings.warn(msg, ReesimWarning, stacklevel=2)
     try:
         for lo in range(0, int(replicates), chunk_size):
             idx = np.arange(lo, min(int(replicates), lo + chunk_size), dtype=np.int64)
             samples = draw_samples(plan, int(seed), idx)
             out = run_chunk(plan, samples, keep | {"sinks"})
-            for msg in out.warnings:
+            for msg in [*samples.warnings, *out.warnings]:
                 if msg not in seen_warnings:
                     seen_warnings.add(msg)
                     warnings.warn(msg, ReesimWarning, stacklevel=2)
