@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypeIs
 
 __all__ = [
     "Bernoulli",
@@ -31,6 +32,7 @@ __all__ = [
     "Uniform",
     "Z90",
     "as_days",
+    "is_dist",
 ]
 
 #: The standard normal quantile at 0.9, used to turn a p90 into a lognormal sigma.
@@ -56,11 +58,39 @@ def _ndtri(u: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN or infinite parameters make every draw meaningless, so they are refused here.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    #: Fields that hold values of the sampled quantity (dates or numbers).
+    VALUE_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def is_date(self) -> bool:
         """True when the distribution is written in dates."""
         return any(isinstance(v, dt.date) for v in self.model_dump().values())
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _Dist:
+        # A mix such as low = 2026-01-01, high = 90 has no meaning: days after what?
+        kinds = {
+            isinstance(getattr(self, name), dt.date)
+            for name in self.VALUE_FIELDS
+            if getattr(self, name) is not None
+        }
+        if len(kinds) > 1:
+            shown = ", ".join(f"{n}={getattr(self, n)}" for n in self.VALUE_FIELDS)
+            raise ValueError(f"mixes dates and numbers ({shown}); write all dates or all numbers")
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        """Smallest and largest value a draw can take, for bound checks.
+
+        Returns
+        -------
+        tuple
+            ``(low, high, low_open, high_open)``; dates as ordinals; an open
+            end is never reached (the lognormal's 0).
+        """
+        raise NotImplementedError  # pragma: no cover
 
     def in_days(self, origin: dt.date) -> _Dist:
         """The same distribution with every date turned into days after ``origin``."""
@@ -89,6 +119,11 @@ class Fixed(_Dist):
     dist: Literal["fixed"] = "fixed"
     value: Scalar
 
+    VALUE_FIELDS = ("value",)
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return _num(self.value), _num(self.value), False, False
+
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.full(np.shape(u), _num(self.value))
 
@@ -102,6 +137,11 @@ class Uniform(_Dist):
     dist: Literal["uniform"] = "uniform"
     low: Scalar
     high: Scalar
+
+    VALUE_FIELDS = ("low", "high")
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return _num(self.low), _num(self.high), False, False
 
     @model_validator(mode="after")
     def _order(self) -> Uniform:
@@ -124,6 +164,11 @@ class Triangular(_Dist):
     low: Scalar
     mode: Scalar
     high: Scalar
+
+    VALUE_FIELDS = ("low", "mode", "high")
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return _num(self.low), _num(self.high), False, False
 
     @model_validator(mode="after")
     def _order(self) -> Triangular:
@@ -159,6 +204,13 @@ class Normal(_Dist):
     sd: float = Field(ge=0)
     low: Scalar | None = None
     high: Scalar | None = None
+
+    VALUE_FIELDS = ("mean", "low", "high")
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        lo = -math.inf if self.low is None else _num(self.low)
+        hi = math.inf if self.high is None else _num(self.high)
+        return lo, hi, False, False
 
     @model_validator(mode="after")
     def _order(self) -> Normal:
@@ -200,6 +252,9 @@ class LogNormal(_Dist):
             raise ValueError(f"p90 must be >= median (got median={self.median}, p90={self.p90})")
         return self
 
+    def support(self) -> tuple[float, float, bool, bool]:
+        return 0.0, math.inf, True, False
+
     @property
     def sigma(self) -> float:
         """Log-scale standard deviation."""
@@ -218,6 +273,9 @@ class Bernoulli(_Dist):
     dist: Literal["bernoulli"] = "bernoulli"
     p: float = Field(ge=0, le=1)
 
+    def support(self) -> tuple[float, float, bool, bool]:
+        return 0.0, 1.0, False, False
+
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         return (np.asarray(u) < self.p).astype(np.float64)
 
@@ -232,6 +290,6 @@ Dist = Annotated[
 """Any distribution spec, told apart by its ``dist`` key."""
 
 
-def is_dist(value: Any) -> bool:
+def is_dist(value: object) -> TypeIs[_Dist]:
     """True when ``value`` is a distribution spec rather than a plain value."""
     return isinstance(value, _Dist)
