@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reesim.scenario.schema import Num, When
+from reesim.scenario.schema import NonNegative, Plateau, Share, When
 
 __all__ = [
     "CapacityChange",
@@ -37,8 +37,8 @@ class _Event(BaseModel):
     note: str = ""
     start: When
     end: When | None = None
-    duration_days: Num | None = None
-    probability: Num = 1.0
+    duration_days: NonNegative | None = None
+    probability: Share = 1.0
 
 
 class _ExportMeasure(_Event):
@@ -73,15 +73,15 @@ class ExportQuota(_ExportMeasure):
     """A cap on the sum of shipments over all matching routes, in t/yr."""
 
     kind: Literal["export_quota"]
-    tonnes_per_year: Num
+    tonnes_per_year: NonNegative
 
 
 class ExportLicensing(_ExportMeasure):
     """Extra delay and an approval share on matching routes."""
 
     kind: Literal["export_licensing"]
-    delay_days: Num
-    approval_share: Num = 1.0
+    delay_days: NonNegative
+    approval_share: Share = 1.0
 
 
 class _FacilitySelection(_Event):
@@ -97,7 +97,7 @@ class CapacityChange(_FacilitySelection):
     """Multiply the selected facilities' capacity by ``factor`` over the interval."""
 
     kind: Literal["capacity_change"]
-    factor: Num
+    factor: NonNegative
 
 
 class RandomOutages(_FacilitySelection):
@@ -108,8 +108,8 @@ class RandomOutages(_FacilitySelection):
     """
 
     kind: Literal["random_outages"]
-    rate_per_year: Num
-    repair_days: Num
+    rate_per_year: NonNegative
+    repair_days: NonNegative
 
 
 class Commissioning(_Event):
@@ -121,9 +121,9 @@ class Commissioning(_Event):
 
     kind: Literal["commissioning"]
     facility: str
-    failure_probability: Num = 0.0
-    ramp_days: Num = 0.0
-    plateau: Num = 1.0
+    failure_probability: Share = 0.0
+    ramp_days: NonNegative = 0.0
+    plateau: Plateau = 1.0
     curve: Literal["linear", "s-curve"] = "linear"
 
 
@@ -137,7 +137,7 @@ class SourcingShift(_Event):
     kind: Literal["sourcing_shift"]
     buyer: str
     commodity: str | None = None
-    weights: dict[str, Num]
+    weights: dict[str, NonNegative]
 
 
 class DomesticPriority(_Event):
@@ -161,7 +161,7 @@ class StockpileRelease(_Event):
 
     kind: Literal["stockpile_release"]
     stockpile: str
-    rate_per_year: Num
+    rate_per_year: NonNegative
     condition: ReleaseCondition | None = None
 
 
@@ -169,7 +169,7 @@ class DemandChange(_Event):
     """Multiply the selected sinks' demand by ``factor`` over the interval."""
 
     kind: Literal["demand_change"]
-    factor: Num
+    factor: NonNegative
     sinks: list[str] | None = None
     sectors: list[str] | None = None
     regions: list[str] | None = None
