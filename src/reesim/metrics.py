@@ -57,10 +57,48 @@ def short_periods(demand: FloatArray, served: FloatArray, threshold: float) -> N
 
 
 def _longest_run(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Longest run of True along axis 1 of an [R, N, S] mask."""
-    count = np.cumsum(mask, axis=1)
-    reset = np.maximum.accumulate(np.where(mask, 0, count), axis=1)
-    return (count - reset).max(axis=1) if mask.shape[1] else np.zeros((mask.shape[0], mask.shape[2]), dtype=np.int64)
+    """Longest run of True along the last axis of an [M, N] mask."""
+    if mask.shape[-1] == 0:
+        return np.zeros(mask.shape[:-1], dtype=np.int64)
+    count = np.cumsum(mask, axis=-1)
+    reset = np.maximum.accumulate(np.where(mask, 0, count), axis=-1)
+    return (count - reset).max(axis=-1)
+
+
+def _row_metrics(
+    demand: FloatArray, served: FloatArray, k0: NDArray[np.int64], threshold: float, weeks: float
+) -> dict[str, FloatArray]:
+    """Metrics of [M, N] rows (one per replicate and sink) with start period ``k0`` [M]."""
+    n_per = demand.shape[1]
+    after = np.arange(n_per)[None, :] >= k0[:, None]
+    short = short_periods(demand, served, threshold)
+    short_after = short & after
+    gap = np.maximum(demand - served, 0.0)
+    has_demand = demand > 0
+    shortfall = np.divide(gap, demand, out=np.zeros_like(gap), where=has_demand)
+    shortfall_after = np.where(after, shortfall, 0.0)
+    any_short = short_after.any(axis=1)
+    first = np.argmax(short_after, axis=1)
+    last = n_per - 1 - np.argmax(short_after[:, ::-1], axis=1)
+    k0f = k0.astype(np.float64)
+    unrecovered = any_short & (last == n_per - 1)
+    ttr = np.where(any_short, (last + 1 - k0f) * weeks, 0.0)
+    demand_after = np.where(after, demand, 0.0).sum(axis=1)
+    unmet = np.where(after, gap, 0.0).sum(axis=1)
+    return {
+        "time_to_shortage_weeks": np.where(any_short, (first - k0f) * weeks, np.inf),
+        "shortage_duration_weeks": short_after.sum(axis=1) * weeks,
+        "longest_episode_weeks": _longest_run(short_after) * weeks,
+        "time_to_recover_weeks": np.where(unrecovered, np.inf, ttr),
+        "unmet_t": unmet,
+        "unmet_pct": np.divide(100.0 * unmet, demand_after, out=np.zeros_like(unmet), where=demand_after > 0),
+        "peak_shortfall": shortfall_after.max(axis=1) if n_per else np.zeros(len(k0)),
+        "resilience_loss_weeks": shortfall_after.sum(axis=1) * weeks,
+        "pre_shortage_weeks": (short & ~after).sum(axis=1) * weeks,
+        "pre_unmet_t": np.where(after, 0.0, gap).sum(axis=1),
+        "any_shortage": any_short,
+        "unrecovered": unrecovered,
+    }
 
 
 def shortage_metrics(
@@ -92,45 +130,31 @@ def shortage_metrics(
     n_rep, n_per, n_sink = demand.shape
     weeks = period_days / 7.0
     missing = np.isnan(start)
-    k0 = np.where(missing, n_per, start).astype(np.int64)  # missing: everything is "before"
-    k = np.arange(n_per)
-    after = (k[None, :] >= k0[:, None])[:, :, None]  # [R, N, 1]
-    short = short_periods(demand, served, threshold)
-    short_after = short & after
-    short_before = short & ~after
-    gap = np.maximum(demand - served, 0.0)
-    has_demand = demand > 0
-    shortfall = np.where(has_demand, 1.0 - served / np.where(has_demand, demand, 1.0), 0.0)
-
-    any_short = short_after.any(axis=1)
-    first = np.argmax(short_after, axis=1)
-    last = n_per - 1 - np.argmax(short_after[:, ::-1, :], axis=1)
-    k0s = k0[:, None].astype(np.float64)
-    tts = np.where(any_short, (first - k0s) * weeks, np.inf)
-    unrecovered = any_short & (last == n_per - 1)
-    ttr = np.where(any_short, (last + 1 - k0s) * weeks, 0.0)
-    ttr = np.where(unrecovered, np.inf, ttr)
-    demand_after = np.where(after, demand, 0.0).sum(axis=1)
-    unmet = np.where(after, gap, 0.0).sum(axis=1)
+    k0 = np.where(missing, n_per, np.nan_to_num(start)).astype(np.int64)  # missing: all "before"
+    # Most (replicate, sink) pairs never fall short of full demand: their metrics are
+    # known without a pass over periods, so only the others are evaluated row by row.
+    falls = (served < demand).any(axis=1)
     out: dict[str, NDArray[np.float64] | NDArray[np.bool_]] = {
-        "time_to_shortage_weeks": tts,
-        "shortage_duration_weeks": short_after.sum(axis=1) * weeks,
-        "longest_episode_weeks": _longest_run(short_after) * weeks,
-        "time_to_recover_weeks": ttr,
-        "unmet_t": unmet,
-        "unmet_pct": np.where(demand_after > 0, 100.0 * unmet / np.where(demand_after > 0, demand_after, 1.0), 0.0),
-        "peak_shortfall": np.where(after, shortfall, 0.0).max(axis=1) if n_per else np.zeros((n_rep, n_sink)),
-        "resilience_loss_weeks": np.where(after, shortfall, 0.0).sum(axis=1) * weeks,
-        "pre_shortage_weeks": short_before.sum(axis=1) * weeks,
-        "pre_unmet_t": np.where(after, 0.0, gap).sum(axis=1),
+        name: np.zeros((n_rep, n_sink)) for name in METRICS
     }
+    out["time_to_shortage_weeks"] = np.full((n_rep, n_sink), np.inf)
+    out["any_shortage"] = np.zeros((n_rep, n_sink), dtype=bool)
+    out["unrecovered"] = np.zeros((n_rep, n_sink), dtype=bool)
+    rows_r, rows_s = np.nonzero(falls)
+    if rows_r.size:
+        rows = _row_metrics(
+            demand[rows_r, :, rows_s], served[rows_r, :, rows_s], k0[rows_r], threshold, weeks
+        )
+        for name, values in rows.items():
+            out[name][rows_r, rows_s] = values
     for name in METRICS:
         if not name.startswith("pre_"):
             values = np.asarray(out[name], dtype=np.float64)
             out[name] = np.where(missing[:, None], np.nan, values)
+    any_short = np.asarray(out["any_shortage"], dtype=bool)
     out["any_shortage"] = any_short & ~missing[:, None]
     out["censored"] = ~any_short & ~missing[:, None]
-    out["unrecovered"] = unrecovered & ~missing[:, None]
+    out["unrecovered"] = np.asarray(out["unrecovered"], dtype=bool) & ~missing[:, None]
     out["event_missing"] = np.repeat(missing[:, None], n_sink, axis=1)
     return out
 
