@@ -1,27 +1,81 @@
-"""The :class:`Scenario`: everything a run needs, validated as a whole."""
+"""The :class:`Scenario`: everything a run needs, validated as a whole.
+
+Validation collects, it does not stop at the first problem: every section and
+every entry of a list is checked on its own, the cross-references are then
+checked on whatever was valid, and all problems are raised together as one
+:class:`~reesim.errors.ScenarioError`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import re
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
-from reesim.scenario.events import Event
-from reesim.scenario.schema import Commodity, Facility, Route, Settings, Sink, TimeSettings
+from reesim.errors import Issue, ReesimWarning, ScenarioError, did_you_mean, format_path
+from reesim.scenario.checks import Loc, run_checks
+from reesim.scenario.distributions import (
+    Bernoulli,
+    Fixed,
+    LogNormal,
+    Normal,
+    Triangular,
+    Uniform,
+)
+from reesim.scenario.events import Event, ReleaseCondition
+from reesim.scenario.schema import (
+    Commodity,
+    Facility,
+    Route,
+    Settings,
+    Sink,
+    TimeSettings,
+    format_number,
+)
 
-__all__ = ["Scenario"]
+__all__ = ["PYTHON", "Scenario", "default_event_id", "issues_from_errors", "validate_data"]
+
+#: The source named in messages about a scenario built in Python.
+PYTHON = "<python>"
+
+#: The lists whose entries carry ids (events get one by default).
+ENTITY_LISTS = ("commodities", "facilities", "sinks", "routes", "events")
+
+
+def default_event_id(kind: str, index: int) -> str:
+    """The id of an event declared without one: ``f"{kind}-{index}"``.
+
+    ``index`` is the event's position (from 0) in the scenario's event list,
+    so the third event, an export ban, is ``export_ban-2``.
+    """
+    return f"{kind}-{index}"
 
 
 class Scenario(BaseModel):
     """A validated scenario: the network, its events and the horizon.
 
-    Build one from a file with :func:`reesim.load_scenario`, or in Python::
+    Build one from a file with :func:`reesim.load_scenario`, from a dict with
+    :meth:`Scenario.from_dict`, or in Python::
 
         Scenario(time=TimeSettings(...), commodities=[...], facilities=[...], ...)
 
     Cross-references (route ends, recipe commodities, event targets) are
     checked as a whole; every problem is reported at once as a
-    :class:`~reesim.errors.ScenarioError`.
+    :class:`~reesim.errors.ScenarioError`, and modelling warnings are issued
+    as :class:`~reesim.errors.ReesimWarning`.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -37,6 +91,102 @@ class Scenario(BaseModel):
     sinks: list[Sink] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+
+    _source: str = PrivateAttr(default=PYTHON)
+    _provenance: dict[Loc, str] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, /, **data: Any) -> None:
+        # Python callers get the same ScenarioError, listing every problem, as file users.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _scenario_error(exc, data, PYTHON) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate ``obj``; problems are raised as one :class:`ScenarioError`."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            source = ((kwargs.get("context") or {}).get("source")) or PYTHON
+            raise _scenario_error(exc, obj, source) from None
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        source: str = PYTHON,
+        *,
+        provenance: Mapping[Loc, str] | None = None,
+    ) -> Scenario:
+        """Validate a scenario given as nested dicts and lists (the TOML layout).
+
+        Parameters
+        ----------
+        data
+            The scenario's tables, as :func:`tomllib.load` returns them.
+            ``extends`` is not resolved here (see :func:`reesim.load_scenario`).
+        source
+            File name used in messages.
+        provenance
+            Optional map from field locations to the file each came from.
+
+        Raises
+        ------
+        ScenarioError
+            With every problem found.
+        """
+        sc, errors, warns = validate_data(data, source, provenance)
+        if errors or sc is None:
+            raise ScenarioError(errors, source)
+        _emit(warns)
+        return sc
+
+    @model_validator(mode="after")
+    def _whole(self, info: ValidationInfo) -> Self:
+        context = info.context or {}
+        self._source = context.get("source", PYTHON)
+        self._provenance = dict(context.get("provenance", {}))
+        for i, event in enumerate(self.events):
+            if event.id is None:
+                self.events[i] = event.model_copy(update={"id": default_event_id(event.kind, i)})
+        errors, warns = run_checks(self)
+        if errors:
+            raise ScenarioError(errors, self._source)
+        _emit(warns)
+        return self
+
+    @property
+    def source(self) -> str:
+        """The file this scenario was read from (``<python>`` when built in code)."""
+        return self._source
+
+    def source_of(self, loc: Loc) -> str:
+        """The file that set the field at ``loc`` (the nearest enclosing entry known)."""
+        for n in range(len(loc), -1, -1):
+            found = self._provenance.get(tuple(loc[:n]))
+            if found is not None:
+                return found
+        return self._source
+
+    def check(self) -> list[Issue]:
+        """Check the scenario again, e.g. after changing it in place.
+
+        Returns
+        -------
+        list of Issue
+            The warnings (also issued as :class:`ReesimWarning`).
+
+        Raises
+        ------
+        ScenarioError
+            With every error found.
+        """
+        errors, warns = run_checks(self)
+        if errors:
+            raise ScenarioError(errors, self._source)
+        _emit(warns)
+        return warns
 
     def regions(self) -> set[str]:
         """Every region named by a facility, an owner or a sink."""
@@ -65,3 +215,349 @@ class Scenario(BaseModel):
             "end": self.time.end.isoformat(),
             "period": self.time.period,
         }
+
+
+def _emit(warns: list[Issue]) -> None:
+    for issue in warns:
+        warnings.warn(str(issue), ReesimWarning, stacklevel=3)
+
+
+def _scenario_error(exc: ValidationError, data: Any, source: str) -> ScenarioError:
+    """Turn pydantic's error into a ScenarioError that lists every problem."""
+    wrapped: list[Issue] = []
+    for err in exc.errors():
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, ScenarioError):
+            wrapped += inner.issues
+    if wrapped:
+        return ScenarioError(wrapped, source)
+    if isinstance(data, Mapping):
+        _, errors, _ = validate_data(data, source)
+        if errors:
+            return ScenarioError(errors, source)
+    return ScenarioError(issues_from_errors(exc.errors(), data, lambda loc: source), source)
+
+
+_ADAPTERS: dict[str, tuple[TypeAdapter[Any], bool]] = {}
+
+
+def _adapter(name: str) -> tuple[TypeAdapter[Any], bool]:
+    """A validator for one top-level field, or for one entry of an entity list."""
+    if name not in _ADAPTERS:
+        field = Scenario.model_fields[name]
+        ann: Any = field.annotation
+        if name in ENTITY_LISTS:
+            _ADAPTERS[name] = (TypeAdapter(get_args(ann)[0]), True)
+        else:
+            full: Any = Annotated[(ann, *field.metadata)] if field.metadata else ann
+            _ADAPTERS[name] = (TypeAdapter(full), False)
+    return _ADAPTERS[name]
+
+
+def validate_data(
+    data: Any,
+    source: str = PYTHON,
+    provenance: Mapping[Loc, str] | None = None,
+) -> tuple[Scenario | None, list[Issue], list[Issue]]:
+    """Validate a scenario given as dicts and lists, collecting every problem.
+
+    Each section and each list entry is validated on its own, so one bad
+    route does not hide a bad facility; cross-references are then checked on
+    the valid entries, with ids of invalid ones still counted as declared.
+
+    Parameters
+    ----------
+    data
+        The scenario's tables (``extends`` already resolved).
+    source
+        File name used in messages.
+    provenance
+        Optional map from field locations to the file each came from.
+
+    Returns
+    -------
+    tuple
+        ``(scenario or None, errors, warnings)``; the scenario is None when
+        there is any error.
+    """
+    prov = dict(provenance or {})
+
+    def where(loc: Loc) -> str:
+        for n in range(len(loc), -1, -1):
+            found = prov.get(tuple(loc[:n]))
+            if found is not None:
+                return found
+        return source
+
+    if not isinstance(data, Mapping):
+        found = type(data).__name__
+        return (
+            None,
+            [Issue("", f"a scenario must be a table of settings (got {found})", source)],
+            [],
+        )
+    fields = Scenario.model_fields
+    raw = dict(data)
+    errors: list[Issue] = []
+    values: dict[str, Any] = {}
+    index: dict[str, list[int]] = {}
+    declared: dict[str, set[str]] = {}
+    complete = True
+    pydantic_errors: list[tuple[Loc, Any]] = []
+    for key in raw:
+        if key not in fields:
+            errors += issues_from_errors(
+                [{"type": "extra_forbidden", "loc": (key,), "msg": "", "input": raw[key]}],
+                raw,
+                where,
+            )
+    for name, field in fields.items():
+        if name not in raw:
+            if field.is_required():
+                errors.append(Issue("", f"missing required field '{name}'", where(())))
+            continue
+        adapter, is_list = _adapter(name)
+        value = raw[name]
+        if not (is_list and isinstance(value, list)):
+            try:
+                values[name] = adapter.validate_python(value)
+            except ValidationError as exc:
+                pydantic_errors += [((name,), e) for e in exc.errors()]
+            continue
+        good, where_ok = [], []
+        for i, item in enumerate(value):
+            try:
+                obj = adapter.validate_python(item)
+            except ValidationError as exc:
+                complete = False
+                pydantic_errors += [((name, i), e) for e in exc.errors()]
+                item_id = item.get("id") if isinstance(item, Mapping) else None
+                if item_id is None and name == "events" and isinstance(item, Mapping):
+                    kind = item.get("kind")
+                    item_id = default_event_id(kind, i) if isinstance(kind, str) else None
+                if isinstance(item_id, str):
+                    declared.setdefault(name, set()).add(item_id)
+                continue
+            if name == "events" and obj.id is None:
+                obj = obj.model_copy(update={"id": default_event_id(obj.kind, i)})
+            good.append(obj)
+            where_ok.append(i)
+        values[name] = good
+        index[name] = where_ok
+    for prefix, err in pydantic_errors:
+        errors += issues_from_errors([err], raw, where, prefix)
+    if any(name not in values for name in ENTITY_LISTS if name in raw):
+        complete = False
+    sc = Scenario.model_construct(**values)
+    sc._source = source
+    sc._provenance = prov
+    more, warns = run_checks(sc, index=index, declared=declared, complete=complete)
+    errors = _in_file_order(errors + more)
+    if errors:
+        return None, errors, warns
+    return sc, [], warns
+
+
+def _in_file_order(issues: list[Issue]) -> list[Issue]:
+    """Sort issues by section and entry, keeping each entry's issues in check order."""
+    rank = {name: i for i, name in enumerate(Scenario.model_fields)}
+
+    def key(issue: Issue) -> tuple[int, int]:
+        head = issue.path.split(".")[0].split("[")[0]
+        entry = issue.path[len(head) :]
+        pos = int(entry[1 : entry.index("]")]) if entry.startswith("[") else -1
+        return rank.get(head, -1), pos
+
+    return sorted(issues, key=key)
+
+
+# ---------------------------------------------------------------------------------------
+# pydantic's error entries, in plain words
+
+
+_DIST_CLASSES: dict[str, type[BaseModel]] = {
+    "fixed": Fixed,
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "normal": Normal,
+    "lognormal": LogNormal,
+    "bernoulli": Bernoulli,
+}
+_EVENT_CLASSES: dict[str, type[BaseModel]] = {
+    get_args(cls.model_fields["kind"].annotation)[0]: cls for cls in get_args(get_args(Event)[0])
+}
+_ENTRY_CLASSES: dict[str, type[BaseModel]] = {
+    "commodities": Commodity,
+    "facilities": Facility,
+    "sinks": Sink,
+    "routes": Route,
+}
+_TAGS = {"kind": tuple(_EVENT_CLASSES), "dist": tuple(_DIST_CLASSES)}
+_TAG_WORDS = {"kind": "event kind", "dist": "distribution"}
+
+#: Type mismatches, by what was expected. Several at one place (a date-or-number
+#: field) become one message.
+_TYPE_WORDS = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "date_type": "a date like 2026-01-01",
+    "date_parsing": "a date like 2026-01-01",
+    "date_from_datetime_parsing": "a date like 2026-01-01",
+    "date_from_datetime_inexact": "a date like 2026-01-01",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+_BOUND_WORDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+
+
+def _show(value: Any) -> str:
+    """A found value as a modeller would write it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clean(loc: Loc, root: Any, kind: str) -> tuple[Loc, Any]:
+    """Drop union-member tags from a pydantic location, following the data.
+
+    pydantic puts the member it tried into the location (``number``,
+    ``distribution``, ``export_ban``); they are not keys of the file, so a
+    part is kept only when the data has it (or it names a missing field).
+    """
+    cur: Any = root
+    parent: Any = None
+    path: list[str | int] = []
+    for n, part in enumerate(loc):
+        in_list = isinstance(part, int) and isinstance(cur, list | tuple) and 0 <= part < len(cur)
+        if in_list or (isinstance(part, str) and isinstance(cur, Mapping) and part in cur):
+            parent, cur = cur, cur[part]
+            path.append(part)
+        elif n == len(loc) - 1 and kind == "missing":
+            parent = cur
+            path.append(part)
+    return tuple(path), parent
+
+
+def _field_names(path: Loc, raw: Any) -> list[str]:
+    """Keys allowed in the table at ``path`` (for did-you-mean on unknown keys)."""
+    model: type[BaseModel] | None = None
+    if isinstance(raw, Mapping) and raw.get("dist") in _DIST_CLASSES:
+        model = _DIST_CLASSES[raw["dist"]]
+    elif not path:
+        model = Scenario
+    elif len(path) == 1:
+        sections: dict[str, type[BaseModel]] = {"time": TimeSettings, "settings": Settings}
+        model = sections.get(str(path[0]))
+    elif len(path) == 2 and path[0] == "events" and isinstance(raw, Mapping):
+        model = _EVENT_CLASSES.get(raw.get("kind"))  # type: ignore[arg-type]
+    elif len(path) == 2:
+        model = _ENTRY_CLASSES.get(str(path[0]))
+    elif len(path) == 3 and path[0] == "events" and path[2] == "condition":
+        model = ReleaseCondition
+    return list(model.model_fields) if model is not None else []
+
+
+def _describe(err: Mapping[str, Any], path: Loc, parent: Any) -> tuple[Loc, str]:
+    """Where to report one pydantic error entry, and what to say."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    found = err.get("input")
+    if kind == "missing":
+        return path[:-1], f"missing required field '{path[-1]}'"
+    if kind == "extra_forbidden":
+        names = _field_names(path[:-1], parent)
+        hint = did_you_mean(str(path[-1]), names)
+        if not hint and names:
+            hint = f" (allowed: {', '.join(names)})"
+        return path[:-1], f"unknown key '{path[-1]}'{hint}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        disc = str(ctx.get("discriminator", "")).strip("'")
+        tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", ""))) or list(
+            _TAGS.get(disc, ())
+        )
+        if kind == "union_tag_not_found":
+            return path, f"missing required field '{disc}' (one of: {', '.join(tags)})"
+        tag = str(ctx.get("tag"))
+        what = _TAG_WORDS.get(disc, disc)
+        return (
+            (*path, disc),
+            f"unknown {what} '{tag}'{did_you_mean(tag, tags)}; expected one of: {', '.join(tags)}",
+        )
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(str(found), options)
+        return path, f"must be one of {', '.join(options)} (got {_show(found)}){hint}"
+    if kind in _BOUND_WORDS:
+        op, key = _BOUND_WORDS[kind]
+        return path, f"must be {op} {_show(ctx.get(key))} (got {_show(found)})"
+    if kind in ("string_too_short", "too_short"):
+        return path, "must not be empty"
+    msg = str(err.get("msg", ""))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return path, msg
+
+
+def issues_from_errors(
+    errors: Sequence[Mapping[str, Any]],
+    root: Any,
+    where: Callable[[Loc], str],
+    prefix: Loc = (),
+) -> list[Issue]:
+    """Turn pydantic error entries into :class:`Issue` objects in plain words.
+
+    Parameters
+    ----------
+    errors
+        ``ValidationError.errors()`` entries.
+    root
+        The data that was validated, to tell file keys from pydantic's tags.
+    where
+        Gives the file for a location.
+    prefix
+        Location of the validated part within ``root``.
+    """
+    out: list[Issue] = []
+    mismatches: dict[Loc, tuple[list[str], Any]] = {}
+    for err in errors:
+        path, parent = _clean((*prefix, *err["loc"]), root, err["type"])
+        if err["type"] in _TYPE_WORDS:
+            words, _ = mismatches.setdefault(path, ([], err.get("input")))
+            if _TYPE_WORDS[err["type"]] not in words:
+                words.append(_TYPE_WORDS[err["type"]])
+            continue
+        at, msg = _describe(err, path, parent)
+        issue = Issue(format_path(at), msg, where(at))
+        if issue not in out:
+            out.append(issue)
+    for path, (words, found) in mismatches.items():
+        msg = f"expected {' or '.join(words)} (got {_show(found)})"
+        out.append(Issue(format_path(path), msg, where(path)))
+    return out
