@@ -66,6 +66,7 @@ def run_checks(
     index: Mapping[str, Sequence[int]] | None = None,
     declared: Mapping[str, Collection[str]] | None = None,
     complete: bool = True,
+    removed: Mapping[str, str] | None = None,
 ) -> tuple[list[Issue], list[Issue]]:
     """Check a scenario, possibly one built only from the valid parts of a file.
 
@@ -81,11 +82,21 @@ def run_checks(
     complete
         False when parts were dropped: checks that rely on something being
         absent (no route, unknown region) are then skipped.
+    removed
+        Ids dropped by ``remove = true`` in an ``extends`` child, with the file
+        that dropped them.
     """
-    return _Checker(sc, index or {}, declared or {}, complete).run()
+    return _Checker(sc, index or {}, declared or {}, complete, removed or {}).run()
 
 
-def _unknown(what: str, name: str, known: Collection[str]) -> str:
+def _unknown(
+    what: str, name: str, known: Collection[str], removed: Mapping[str, str] | None = None
+) -> str:
+    if removed and name in removed:
+        return (
+            f"unknown {what} '{name}': {removed[name]} removes it; remove or change "
+            "what refers to it too"
+        )
     hint = did_you_mean(name, sorted(known))
     if not hint:
         names = sorted(known)
@@ -120,8 +131,10 @@ class _Checker:
         index: Mapping[str, Sequence[int]],
         declared: Mapping[str, Collection[str]],
         complete: bool,
+        removed: Mapping[str, str],
     ) -> None:
         self.sc = sc
+        self.removed = removed
         self.index = index
         self.complete = complete
         self.errors: list[Issue] = []
@@ -170,7 +183,7 @@ class _Checker:
         if name in self.commodities:
             return self.commodities[name]
         if self.has_commodities and name not in self.commodity_ids:
-            self.err(loc, _unknown("commodity", name, self.commodity_ids))
+            self.err(loc, _unknown("commodity", name, self.commodity_ids, self.removed))
         return None
 
     def facility(self, name: str, loc: Loc) -> Facility | None:
@@ -179,14 +192,14 @@ class _Checker:
         if name in self.sink_ids:
             self.err(loc, f"'{name}' is a demand sink, not a facility")
         elif name not in self.facility_ids:
-            self.err(loc, _unknown("facility", name, self.facility_ids))
+            self.err(loc, _unknown("facility", name, self.facility_ids, self.removed))
         return None
 
     def sink(self, name: str, loc: Loc) -> None:
         if name in self.facility_ids and name not in self.sink_ids:
             self.err(loc, f"'{name}' is a facility, not a demand sink")
         elif name not in self.sink_ids:
-            self.err(loc, _unknown("sink", name, self.sink_ids))
+            self.err(loc, _unknown("sink", name, self.sink_ids, self.removed))
 
     def place(self, name: str, loc: Loc) -> None:
         # Regions are declared by use, so an incomplete scenario cannot tell a typo.
@@ -365,11 +378,16 @@ class _Checker:
                     f"'{r.supplier}' is a demand sink; sinks only buy, so it cannot supply",
                 )
             elif supplier is None and r.supplier not in self.facility_ids:
-                self.err((*loc, "supplier"), _unknown("facility", r.supplier, self.facility_ids))
+                self.err(
+                    (*loc, "supplier"),
+                    _unknown("facility", r.supplier, self.facility_ids, self.removed),
+                )
             buyer: Facility | Sink | None = self.facilities.get(r.buyer) or self.sinks.get(r.buyer)
             known = self.facility_ids | self.sink_ids
             if buyer is None and r.buyer not in known:
-                self.err((*loc, "buyer"), _unknown("facility or sink", r.buyer, known))
+                self.err(
+                    (*loc, "buyer"), _unknown("facility or sink", r.buyer, known, self.removed)
+                )
             com = self.commodity(r.commodity, (*loc, "commodity"))
             if com is None:
                 continue
@@ -524,7 +542,7 @@ class _Checker:
     def check_shift(self, e: SourcingShift, loc: Loc) -> None:
         known = self.facility_ids | self.sink_ids
         if e.buyer not in known:
-            self.err((*loc, "buyer"), _unknown("facility or sink", e.buyer, known))
+            self.err((*loc, "buyer"), _unknown("facility or sink", e.buyer, known, self.removed))
         if e.commodity is not None:
             self.commodity(e.commodity, (*loc, "commodity"))
         for supplier in e.weights:
@@ -552,6 +570,13 @@ class _Checker:
         if ref is None or ref in self.event_ids:
             return
         names = sorted(e for e in self.event_ids if e)
+        if ref in self.removed:
+            self.err(
+                ("settings", "reference_event"),
+                f"no event has id '{ref}': {self.removed[ref]} removes it; name another "
+                "event, or remove reference_event",
+            )
+            return
         hint = did_you_mean(ref, names) or (
             f" (event ids: {', '.join(names)})" if names else " (the scenario has no events)"
         )

@@ -118,6 +118,7 @@ class Scenario(BaseModel):
         source: str = PYTHON,
         *,
         provenance: Mapping[Loc, str] | None = None,
+        removed: Mapping[str, str] | None = None,
     ) -> Scenario:
         """Validate a scenario given as nested dicts and lists (the TOML layout).
 
@@ -130,13 +131,16 @@ class Scenario(BaseModel):
             File name used in messages.
         provenance
             Optional map from field locations to the file each came from.
+        removed
+            Ids an ``extends`` child dropped, with the file that dropped them,
+            so that a dangling reference can say so.
 
         Raises
         ------
         ScenarioError
             With every problem found.
         """
-        sc, errors, warns = validate_data(data, source, provenance)
+        sc, errors, warns = validate_data(data, source, provenance, removed)
         if errors or sc is None:
             raise ScenarioError(errors, source)
         _emit(warns)
@@ -258,6 +262,7 @@ def validate_data(
     data: Any,
     source: str = PYTHON,
     provenance: Mapping[Loc, str] | None = None,
+    removed: Mapping[str, str] | None = None,
 ) -> tuple[Scenario | None, list[Issue], list[Issue]]:
     """Validate a scenario given as dicts and lists, collecting every problem.
 
@@ -273,6 +278,8 @@ def validate_data(
         File name used in messages.
     provenance
         Optional map from field locations to the file each came from.
+    removed
+        Ids dropped by ``remove = true`` -> the file that dropped them.
 
     Returns
     -------
@@ -351,7 +358,7 @@ def validate_data(
     sc = Scenario.model_construct(**values)
     sc._source = source
     sc._provenance = prov
-    more, warns = run_checks(sc, index=index, declared=declared, complete=complete)
+    more, warns = run_checks(sc, index=index, declared=declared, complete=complete, removed=removed)
     errors = _in_file_order(errors + more)
     if errors:
         return None, errors, warns
