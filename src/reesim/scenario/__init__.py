@@ -3,6 +3,7 @@
 No engine code lives here; this layer imports only :mod:`reesim.errors`.
 """
 
+from reesim.scenario.checks import check_scenario
 from reesim.scenario.distributions import (
     Bernoulli,
     Dist,
@@ -27,7 +28,15 @@ from reesim.scenario.events import (
     SourcingShift,
     StockpileRelease,
 )
-from reesim.scenario.model import Scenario
+from reesim.scenario.load import (
+    ScenarioData,
+    list_builtin,
+    load_scenario,
+    read_scenario_data,
+    scenario_json_schema,
+    validate_file,
+)
+from reesim.scenario.model import Scenario, validate_data
 from reesim.scenario.schema import Commodity, Facility, Route, Settings, Sink, TimeSettings
 
 __all__ = [
@@ -51,6 +60,7 @@ __all__ = [
     "ReleaseCondition",
     "Route",
     "Scenario",
+    "ScenarioData",
     "Settings",
     "Sink",
     "SourcingShift",
@@ -58,4 +68,11 @@ __all__ = [
     "TimeSettings",
     "Triangular",
     "Uniform",
+    "check_scenario",
+    "list_builtin",
+    "load_scenario",
+    "read_scenario_data",
+    "scenario_json_schema",
+    "validate_data",
+    "validate_file",
 ]
