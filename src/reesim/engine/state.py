@@ -116,7 +116,9 @@ class StateBuilder:
         self.rel_fac = rel_fac
         self.rel_sum = GroupSum(n_rep, rel_fac, plan.n_facilities)
         self.rel_has_cond = ~np.isnan(plan.release_below)
-        self.levels = np.unique(np.concatenate([[0], plan.route_priority])).astype(np.float64)
+        # Priority classes that can occur: class 0 only exists under a domestic priority.
+        extra = [0] if len(plan.priorities.event) else []
+        self.levels = np.unique(np.concatenate([extra, plan.route_priority])).astype(np.float64)
 
     def at(self, k: int, prev_fill: FloatArray) -> PeriodState:
         """State of period ``k``; ``prev_fill`` [R, n_release] is last period's fill rate."""

@@ -63,6 +63,15 @@ class _Core:
         self.inv = np.zeros((n_rep, n_h))
         self.pipe = np.zeros((n_rep, n_h))
         self.n_release = len(plan.releases.event)
+        self.in_divisor = np.where(self.in_amount > 0, self.in_amount, 1.0)
+        self.free_input = ~(self.in_amount > 0).all(axis=0)
+        self.lead_int = smp.route_lead
+        self.has_push = bool(self.from_sp.any())
+        self.any_licence = bool(len(plan.licences.event))
+        # Totals for the mass ledger: activity and sales are summed per period and
+        # turned into tonnes per holding once, at the end.
+        self.total_act = np.zeros((n_rep, plan.n_facilities))
+        self.total_served = np.zeros((n_rep, plan.n_sinks))
 
     # ------------------------------------------------------------------ helpers
     def usage(self, st: PeriodState) -> FloatArray:
@@ -83,7 +92,7 @@ class _Core:
     def pull_shares(self, st: PeriodState, open_: NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
         """Each pull route's share of its buyer's order, and the buyer's expected lead time."""
         plan = self.plan
-        w = np.where(open_ & ~self.from_sp, st.weight, 0.0)
+        w = np.where(open_ & ~self.from_sp, st.weight, 0.0) if self.has_push else st.weight * open_
         total = self.by_dst(w)
         elt_num = self.by_dst(w * (self.lead + st.delay))
         safe = np.where(total > 0, total, 1.0)
@@ -138,6 +147,17 @@ class _Core:
         self.inv = np.where(known, override, inv)
         return warnings
 
+    def close_ledger(self, out: ChunkOutput) -> None:
+        """Turn summed activity and sales into the ledger's tonnes per holding."""
+        plan, act = self.plan, self.total_act
+        hold = out._hold
+        hold["produced"][:, plan.fac_out_h] = np.where(plan.fac_is_stockpile, 0.0, act)
+        hold["produced"][:, plan.co_h] = act[:, plan.co_fac] * self.co_amount
+        hold["consumed"][:, plan.in_h] = act[:, plan.in_fac] * self.in_amount
+        hold["served"][:, plan.sink_h] = self.total_served
+        made_by = act[:, plan.by_fac] * self.by_amount
+        np.add.at(hold["byproduct"], (slice(None), plan.by_commodity), made_by)
+
     # ----------------------------------------------------------------- one period
     def step(self, k: int, st: PeriodState, out: ChunkOutput, prev_fill: FloatArray) -> FloatArray:
         plan = self.plan
@@ -156,8 +176,9 @@ class _Core:
         cap_dt = np.where(self.producer, st.capacity_dt, 0.0)
         limit = cap_dt.copy()
         if len(plan.in_h):
-            ratio = inv[:, plan.in_h] / np.where(self.in_amount > 0, self.in_amount, np.inf)
-            ratio = np.where(self.in_amount > 0, ratio, np.inf)
+            ratio = inv[:, plan.in_h] / self.in_divisor
+            if self.free_input.any():  # an input of amount 0 never limits
+                ratio[:, self.free_input] = np.inf
             scarcest = np.minimum.reduceat(ratio, self.in_starts, axis=1)
             limit[:, self.fac_with_inputs] = np.minimum(limit[:, self.fac_with_inputs], scarcest)
         room = np.maximum(0.0, self.cap_periods * st.capacity_dt - inv[:, plan.fac_out_h])
@@ -165,12 +186,14 @@ class _Core:
         used = act[:, plan.in_fac] * self.in_amount
         inv[:, plan.in_h] = np.maximum(0.0, inv[:, plan.in_h] - used)
         inv[:, plan.fac_out_h] += act
-        made_co = act[:, plan.co_fac] * self.co_amount
-        inv[:, plan.co_h] += made_co
+        if len(plan.co_h):
+            inv[:, plan.co_h] += act[:, plan.co_fac] * self.co_amount
+        self.total_act += act
 
         # 4. Consume: serve demand from stock; the rest is lost.
         served = np.minimum(inv[:, plan.sink_h], st.want)
         inv[:, plan.sink_h] -= served
+        self.total_served += served
 
         # 5. Order: top the inventory position up to usage x (cover + expected lead time).
         share, elt = self.pull_shares(st, open_)
@@ -195,8 +218,9 @@ class _Core:
         request = np.where(st.licensed, np.minimum(request, licence_cap), request)
         remaining = inv.copy()
         ship = np.zeros_like(request)
-        for level in self.states.levels:
-            in_class = np.where(st.klass == level, request, 0.0)
+        levels = self.states.levels
+        for level in levels:
+            in_class = request if len(levels) == 1 else np.where(st.klass == level, request, 0.0)
             asked = self.by_src(in_class)
             if not asked.any():
                 continue
@@ -215,14 +239,14 @@ class _Core:
             ship *= np.where(quotas.match[None, :, :], factor[:, :, None], 1.0).min(axis=1)
         inv -= self.by_src(ship)
         np.maximum(inv, 0.0, out=inv)
-        arrive = (k + self.lead + st.delay).astype(np.int64) % self.ring_len
+        transit = self.lead_int + st.delay.astype(np.int64) if self.any_licence else self.lead_int
+        arrive = (k + transit) % self.ring_len
         flat = self.ring.reshape(-1)
         flat[arrive * ship.size + self.rep_route] += ship
         self.pipe += self.by_dst(ship)
 
         # 7. Record.
         out.record(k, st, act, served, ship, arriving, inv, self.pipe)
-        out.add_ledger(act, used, made_co, act[:, plan.by_fac] * self.by_amount, served)
 
         fill = prev_fill
         if self.n_release:
@@ -260,5 +284,6 @@ def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         if k > 0:
             st = core.states.at(k, prev_fill)
         prev_fill = core.step(k, st, out, prev_fill)
+    core.close_ledger(out)
     out.finish(core.inv, core.ring.sum(axis=0))
     return out
