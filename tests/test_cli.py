@@ -140,13 +140,16 @@ def test_run_default_prints_a_row_per_sink(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_run_file_gives_exact_figures(chain_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A fixed 13-week ban, 4 weeks of cover and a 2-week lead time: every replicate runs
-    # short, so P(short) is 100% and nothing is random.
+    # A fixed 13-week ban from week 9, 4 weeks of cover and a 2-week lead time: the closed
+    # form (MODEL section 7) puts the first short week at L + floor(4 - 0.99) + 1 = 6 weeks
+    # after the start, with 13 - 3 - 1 = 9 short weeks, in every replicate.
     code, out, err = run_cli(capsys, "run", str(chain_file), "-n", "3", "--seed", "1", "-q")
     assert code == 0, err
-    row = next(line for line in out.splitlines() if line.startswith("eu_ev"))
-    assert "100.0%" in row
-    assert "the start of ban" in out
+    row = next(line for line in out.splitlines() if line.startswith("eu_ev")).split()
+    assert row[1] == "100.0%"
+    assert row[2] == "6.0" and row[3].startswith("[6.0") and row[3].endswith("6.0]")
+    assert row[4:6] == ["9.0", "9.0"]
+    assert "the start of ban;" in " ".join(out.split())
 
 
 def test_same_seed_same_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -387,3 +390,23 @@ def test_list_shows_builtins_with_descriptions(capsys: pytest.CaptureFixture[str
     line = next(line for line in out.splitlines() if line.startswith("default "))
     assert description in line
     assert "world-2024" in out
+
+
+# --------------------------------------------------------------- start-up cost
+@pytest.mark.parametrize("module", ["cli.py", "cli_table.py"])
+def test_command_module_imports_only_the_standard_library_at_top(module: str) -> None:
+    # NumPy, pandas and the engine load inside the commands, so that --help stays instant.
+    import ast
+
+    source = Path(__file__).resolve().parents[1] / "src" / "reesim" / module
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    top: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.startswith("reesim"):
+                assert node.module == "reesim.cli_table", node.module
+            else:
+                top.add(node.module.split(".")[0])
+    assert top <= set(sys.stdlib_module_names) | {"__future__"}, top - set(sys.stdlib_module_names)
