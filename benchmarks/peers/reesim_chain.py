@@ -41,27 +41,72 @@ def chain_dict() -> dict[str, Any]:
         "time": {"start": START, "end": START + dt.timedelta(days=DAYS), "period": "day"},
         "commodities": [{"id": "raw"}, {"id": "product"}, {"id": "delivered"}],
         "facilities": [
-            {"id": "supplier", "region": "A", "stage": "mine", "capacity": per_year,
-             "output": "raw", "output_cap_weeks": one_day},
-            {"id": "manufacturer", "region": "A", "capacity": per_year, "output": "product",
-             "inputs": {"raw": 1.0}, "cover_weeks": BUFFER_UNITS / DEMAND_PER_DAY / 7.0,
-             "output_cap_weeks": one_day},
-            {"id": "distributor", "region": "A", "capacity": per_year, "output": "delivered",
-             "inputs": {"product": 1.0}, "cover_weeks": 0.0, "output_cap_weeks": one_day},
+            {
+                "id": "supplier",
+                "region": "A",
+                "stage": "mine",
+                "capacity": per_year,
+                "output": "raw",
+                "output_cap_weeks": one_day,
+            },
+            {
+                "id": "manufacturer",
+                "region": "A",
+                "capacity": per_year,
+                "output": "product",
+                "inputs": {"raw": 1.0},
+                "cover_weeks": BUFFER_UNITS / DEMAND_PER_DAY / 7.0,
+                "output_cap_weeks": one_day,
+            },
+            {
+                "id": "distributor",
+                "region": "A",
+                "capacity": per_year,
+                "output": "delivered",
+                "inputs": {"product": 1.0},
+                "cover_weeks": 0.0,
+                "output_cap_weeks": one_day,
+            },
         ],
-        "sinks": [{"id": "customers", "region": "A", "commodity": "delivered",
-                   "demand": per_year, "cover_weeks": 0.0}],
+        "sinks": [
+            {
+                "id": "customers",
+                "region": "A",
+                "commodity": "delivered",
+                "demand": per_year,
+                "cover_weeks": 0.0,
+            }
+        ],
         "routes": [
-            {"supplier": "supplier", "buyer": "manufacturer", "commodity": "raw",
-             "lead_time_days": LEAD_DAYS},
-            {"supplier": "manufacturer", "buyer": "distributor", "commodity": "product",
-             "lead_time_days": LEAD_DAYS},
-            {"supplier": "distributor", "buyer": "customers", "commodity": "delivered",
-             "lead_time_days": LEAD_DAYS},
+            {
+                "supplier": "supplier",
+                "buyer": "manufacturer",
+                "commodity": "raw",
+                "lead_time_days": LEAD_DAYS,
+            },
+            {
+                "supplier": "manufacturer",
+                "buyer": "distributor",
+                "commodity": "product",
+                "lead_time_days": LEAD_DAYS,
+            },
+            {
+                "supplier": "distributor",
+                "buyer": "customers",
+                "commodity": "delivered",
+                "lead_time_days": LEAD_DAYS,
+            },
         ],
-        "events": [{"id": "supplier-down", "kind": "capacity_change", "facilities": ["supplier"],
-                    "factor": 0.0, "start": START + dt.timedelta(days=OUTAGE_FIRST_DAY),
-                    "duration_days": OUTAGE_DAYS}],
+        "events": [
+            {
+                "id": "supplier-down",
+                "kind": "capacity_change",
+                "facilities": ["supplier"],
+                "factor": 0.0,
+                "start": START + dt.timedelta(days=OUTAGE_FIRST_DAY),
+                "duration_days": OUTAGE_DAYS,
+            }
+        ],
     }
 
 
@@ -116,8 +161,13 @@ def time_per_replicate(replicates: int, repeats: int) -> dict[str, Any]:
         reesim.simulate(sc, replicates=replicates, seed=r + 1, record="none")
         times.append(time.perf_counter() - t0)
     med = float(np.median(times))
-    return {"replicates": replicates, "repeats": repeats, "wall_s": times,
-            "median_s": med, "per_replicate_s": med / replicates}
+    return {
+        "replicates": replicates,
+        "repeats": repeats,
+        "wall_s": times,
+        "median_s": med,
+        "per_replicate_s": med / replicates,
+    }
 
 
 if __name__ == "__main__":

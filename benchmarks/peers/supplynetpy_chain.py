@@ -55,35 +55,83 @@ def build(monitor: list[float] | None = None) -> dict[str, Any]:
         # built (to check it returns a number) and then when each up time starts.
         return OUTAGE_FIRST_DAY - env.now if env.now < OUTAGE_FIRST_DAY else 10.0 * DAYS
 
-    raw = scm.RawMaterial(ID="RM", name="raw", extraction_quantity=DEMAND_PER_DAY,
-                          extraction_time=1, mining_cost=0, cost=1)
-    product = scm.Product(ID="P", name="product", manufacturing_cost=1, manufacturing_time=0,
-                          sell_price=3, raw_materials=[(raw, 1)], batch_size=DEMAND_PER_DAY)
+    raw = scm.RawMaterial(
+        ID="RM",
+        name="raw",
+        extraction_quantity=DEMAND_PER_DAY,
+        extraction_time=1,
+        mining_cost=0,
+        cost=1,
+    )
+    product = scm.Product(
+        ID="P",
+        name="product",
+        manufacturing_cost=1,
+        manufacturing_time=0,
+        sell_price=3,
+        raw_materials=[(raw, 1)],
+        batch_size=DEMAND_PER_DAY,
+    )
     nodes = [
-        {"ID": "S", "name": "supplier", "node_type": "supplier", "capacity": DEMAND_PER_DAY,
-         "initial_level": DEMAND_PER_DAY, "inventory_holding_cost": 0, "raw_material": raw,
-         # disrupted once, at day 100, for 60 days (then never again within the horizon)
-         "node_disrupt_time": next_disruption,
-         "node_recovery_time": OUTAGE_DAYS, "logging": False},
-        {"ID": "M", "name": "manufacturer", "node_type": "manufacturer",
-         "capacity": 2 * BUFFER_UNITS, "initial_level": BUFFER_UNITS + DEMAND_PER_DAY * LEAD_DAYS, "inventory_holding_cost": 0,
-         "replenishment_policy": scm.RQReplenishment,
-         "policy_param": {"R": BUFFER_UNITS + DEMAND_PER_DAY * (LEAD_DAYS + 1),
-                          "Q": DEMAND_PER_DAY, "period": 1},
-         "product": product, "product_sell_price": 3, "logging": False},
-        {"ID": "D", "name": "distributor", "node_type": "distributor",
-         "capacity": 4 * DEMAND_PER_DAY, "initial_level": 2 * DEMAND_PER_DAY,
-         "inventory_holding_cost": 0, "replenishment_policy": scm.SSReplenishment,
-         "policy_param": {"s": DEMAND_PER_DAY, "S": 2 * DEMAND_PER_DAY},
-         "product_sell_price": 4, "product_buy_price": 3, "logging": False},
+        {
+            "ID": "S",
+            "name": "supplier",
+            "node_type": "supplier",
+            "capacity": DEMAND_PER_DAY,
+            "initial_level": DEMAND_PER_DAY,
+            "inventory_holding_cost": 0,
+            "raw_material": raw,
+            # disrupted once, at day 100, for 60 days (then never again within the horizon)
+            "node_disrupt_time": next_disruption,
+            "node_recovery_time": OUTAGE_DAYS,
+            "logging": False,
+        },
+        {
+            "ID": "M",
+            "name": "manufacturer",
+            "node_type": "manufacturer",
+            "capacity": 2 * BUFFER_UNITS,
+            "initial_level": BUFFER_UNITS + DEMAND_PER_DAY * LEAD_DAYS,
+            "inventory_holding_cost": 0,
+            "replenishment_policy": scm.RQReplenishment,
+            "policy_param": {
+                "R": BUFFER_UNITS + DEMAND_PER_DAY * (LEAD_DAYS + 1),
+                "Q": DEMAND_PER_DAY,
+                "period": 1,
+            },
+            "product": product,
+            "product_sell_price": 3,
+            "logging": False,
+        },
+        {
+            "ID": "D",
+            "name": "distributor",
+            "node_type": "distributor",
+            "capacity": 4 * DEMAND_PER_DAY,
+            "initial_level": 2 * DEMAND_PER_DAY,
+            "inventory_holding_cost": 0,
+            "replenishment_policy": scm.SSReplenishment,
+            "policy_param": {"s": DEMAND_PER_DAY, "S": 2 * DEMAND_PER_DAY},
+            "product_sell_price": 4,
+            "product_buy_price": 3,
+            "logging": False,
+        },
     ]
     links = [
         {"ID": "L1", "source": "S", "sink": "M", "cost": 0, "lead_time": LEAD_DAYS},
         {"ID": "L2", "source": "M", "sink": "D", "cost": 0, "lead_time": LEAD_DAYS},
     ]
-    demands = [{"ID": "C", "name": "customers", "order_arrival_model": 1,
-                "order_quantity_model": DEMAND_PER_DAY, "demand_node": "D",
-                "consume_available": True, "logging": False}]
+    demands = [
+        {
+            "ID": "C",
+            "name": "customers",
+            "order_arrival_model": 1,
+            "order_quantity_model": DEMAND_PER_DAY,
+            "demand_node": "D",
+            "consume_available": True,
+            "logging": False,
+        }
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         net = scm.create_sc_net(nodes=nodes, links=links, demands=demands, env=env)
@@ -122,7 +170,9 @@ def check() -> dict[str, Any]:
     per_day = [b - a for a, b in zip([0.0, *daily[:-1]], daily, strict=True)]
     short = [d for d, x in enumerate(per_day) if x > 1e-9]
     unmet = _unmet(net["nodes"]["D"])
-    ok = abs(len(short) - EXPECTED_SHORT_DAYS) <= 1 and abs(unmet - EXPECTED_UNMET) <= DEMAND_PER_DAY
+    ok = (
+        abs(len(short) - EXPECTED_SHORT_DAYS) <= 1 and abs(unmet - EXPECTED_UNMET) <= DEMAND_PER_DAY
+    )
     return {
         "tool": "supplynetpy",
         "short_days": len(short),
@@ -144,8 +194,13 @@ def time_per_replicate(repeats: int) -> dict[str, Any]:
         run_one()
         times.append(time.perf_counter() - t0)
     med = float(np.median(times))
-    return {"replicates": 1, "repeats": repeats, "wall_s": times, "median_s": med,
-            "per_replicate_s": med}
+    return {
+        "replicates": 1,
+        "repeats": repeats,
+        "wall_s": times,
+        "median_s": med,
+        "per_replicate_s": med,
+    }
 
 
 def version() -> str:
