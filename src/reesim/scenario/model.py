@@ -160,6 +160,12 @@ class Scenario(BaseModel):
         _emit(warns)
         return self
 
+    def __eq__(self, other: object) -> bool:
+        # Where a scenario was read from is not part of what it is: compare fields only.
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
     @property
     def source(self) -> str:
         """The file this scenario was read from (``<python>`` when built in code)."""
@@ -561,7 +567,9 @@ def issues_from_errors(
                 words.append(_TYPE_WORDS[err["type"]])
             continue
         at, msg = _describe(err, path, parent)
-        issue = Issue(format_path(at), msg, where(at))
+        # An unknown key is reported on its table but came from the file that added it.
+        origin = where(path) if err["type"] == "extra_forbidden" else where(at)
+        issue = Issue(format_path(at), msg, origin)
         if issue not in out:
             out.append(issue)
     for path, (words, found) in mismatches.items():
