@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -271,11 +272,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     print(title, file=out)
     t = scenario.time
     period = {"day": "daily", "week": "weekly", "month": "monthly"}.get(t.period, t.period)
-    print(
-        f"Weeks from {_time_zero(scenario)}; horizon {t.start} to {t.end}, {period} "
-        "periods; 'never' = not within the horizon.",
-        file=out,
+    note = (
+        f"Horizon {t.start} to {t.end} in {period} periods. Times are weeks from "
+        f"{_time_zero(scenario)}; 'never' = not within the horizon."
     )
+    print(textwrap.fill(note, width=88), file=out)
     import numpy as np
 
     missing = float(np.isnan(res.start).mean())
