@@ -721,6 +721,17 @@ def test_stockpile_release_of_a_plant() -> None:
     )
 
 
+def test_one_commissioning_per_facility() -> None:
+    d = base()
+    d["events"].append(copy.deepcopy(d["events"][3]) | {"id": "again"})
+    fails(
+        d,
+        "small.toml: events[10].facility: 'jp_mag' is already commissioned by events[3]; a "
+        "facility has one commissioning event (put the uncertainty in its start, ramp_days or "
+        "plateau)",
+    )
+
+
 def test_event_ids_default_to_kind_and_index() -> None:
     sc = Scenario.from_dict(base(), source=SRC)
     assert sc.events[1].id == "stockpile_release-1"

@@ -494,9 +494,19 @@ class _Checker:
             )
 
     def check_events(self) -> None:
+        commissioned: dict[str, int] = {}
         for i, e in self.entries("events"):
             loc: Loc = ("events", i)
             self.check_dates(e, loc)
+            if isinstance(e, Commissioning):
+                if e.facility in commissioned:
+                    self.err(
+                        (*loc, "facility"),
+                        f"'{e.facility}' is already commissioned by "
+                        f"events[{commissioned[e.facility]}]; a facility has one commissioning "
+                        "event (put the uncertainty in its start, ramp_days or plateau)",
+                    )
+                commissioned.setdefault(e.facility, i)
             if isinstance(e, ExportBan | ExportQuota | ExportLicensing):
                 self.place(e.exporter, (*loc, "exporter"))
                 for j, name in enumerate(e.commodities or []):
