@@ -364,7 +364,7 @@ def read_scenario_data(
     if isinstance(source, Mapping):
         origin = _Origin("<python>", PYTHON, None)
         data: Mapping[str, Any] = source
-        stem = name_hint
+        stem = name_hint or "scenario"
     else:
         origin = _locate(source)
         data = _parse(origin.text(), origin.shown)
