@@ -54,7 +54,12 @@ def chain(
                 }
             ],
             "routes": [
-                {"supplier": "plant", "buyer": "buyer", "commodity": "magnet", "lead_time_days": lead_days}
+                {
+                    "supplier": "plant",
+                    "buyer": "buyer",
+                    "commodity": "magnet",
+                    "lead_time_days": lead_days,
+                }
             ],
             "events": events or [],
         }
@@ -75,7 +80,13 @@ def two_stage(events: list[dict[str, Any]] | None = None, weeks: int = 80) -> Sc
                 {"id": "magnet"},
             ],
             "facilities": [
-                {"id": "mine", "stage": "mine", "region": "CN", "capacity": 91_000.0, "output": "ore"},
+                {
+                    "id": "mine",
+                    "stage": "mine",
+                    "region": "CN",
+                    "capacity": 91_000.0,
+                    "output": "ore",
+                },
                 {
                     "id": "sep",
                     "stage": "separation",
@@ -113,20 +124,81 @@ def two_stage(events: list[dict[str, Any]] | None = None, weeks: int = 80) -> Sc
                 },
             ],
             "sinks": [
-                {"id": "cn_use", "region": "CN", "commodity": "magnet", "demand": 14_100.0, "cover_weeks": 3.0},
-                {"id": "eu_ev", "region": "EU", "sector": "ev", "commodity": "magnet", "demand": 6_300.0, "cover_weeks": 7.0},
-                {"id": "us_wind", "region": "US", "sector": "wind", "commodity": "magnet", "demand": 2_900.0, "cover_weeks": 10.0},
+                {
+                    "id": "cn_use",
+                    "region": "CN",
+                    "commodity": "magnet",
+                    "demand": 14_100.0,
+                    "cover_weeks": 3.0,
+                },
+                {
+                    "id": "eu_ev",
+                    "region": "EU",
+                    "sector": "ev",
+                    "commodity": "magnet",
+                    "demand": 6_300.0,
+                    "cover_weeks": 7.0,
+                },
+                {
+                    "id": "us_wind",
+                    "region": "US",
+                    "sector": "wind",
+                    "commodity": "magnet",
+                    "demand": 2_900.0,
+                    "cover_weeks": 10.0,
+                },
             ],
             "routes": [
                 {"supplier": "mine", "buyer": "sep", "commodity": "ore", "lead_time_days": 9},
                 {"supplier": "sep", "buyer": "cn_mag", "commodity": "oxide", "lead_time_days": 6},
-                {"supplier": "sep", "buyer": "jp_mag", "commodity": "oxide", "lead_time_days": 12, "weight": 0.7},
-                {"supplier": "cn_mag", "buyer": "cn_use", "commodity": "magnet", "lead_time_days": 5},
-                {"supplier": "cn_mag", "buyer": "eu_ev", "commodity": "magnet", "lead_time_days": 38, "weight": 0.8},
-                {"supplier": "jp_mag", "buyer": "eu_ev", "commodity": "magnet", "lead_time_days": 40, "weight": 0.2, "priority": 2},
-                {"supplier": "cn_mag", "buyer": "us_wind", "commodity": "magnet", "lead_time_days": 24, "weight": 0.6},
-                {"supplier": "jp_mag", "buyer": "us_wind", "commodity": "magnet", "lead_time_days": 22, "weight": 0.4},
-                {"supplier": "eu_store", "buyer": "eu_ev", "commodity": "magnet", "lead_time_days": 3},
+                {
+                    "supplier": "sep",
+                    "buyer": "jp_mag",
+                    "commodity": "oxide",
+                    "lead_time_days": 12,
+                    "weight": 0.7,
+                },
+                {
+                    "supplier": "cn_mag",
+                    "buyer": "cn_use",
+                    "commodity": "magnet",
+                    "lead_time_days": 5,
+                },
+                {
+                    "supplier": "cn_mag",
+                    "buyer": "eu_ev",
+                    "commodity": "magnet",
+                    "lead_time_days": 38,
+                    "weight": 0.8,
+                },
+                {
+                    "supplier": "jp_mag",
+                    "buyer": "eu_ev",
+                    "commodity": "magnet",
+                    "lead_time_days": 40,
+                    "weight": 0.2,
+                    "priority": 2,
+                },
+                {
+                    "supplier": "cn_mag",
+                    "buyer": "us_wind",
+                    "commodity": "magnet",
+                    "lead_time_days": 24,
+                    "weight": 0.6,
+                },
+                {
+                    "supplier": "jp_mag",
+                    "buyer": "us_wind",
+                    "commodity": "magnet",
+                    "lead_time_days": 22,
+                    "weight": 0.4,
+                },
+                {
+                    "supplier": "eu_store",
+                    "buyer": "eu_ev",
+                    "commodity": "magnet",
+                    "lead_time_days": 3,
+                },
             ],
             "events": events or [],
         }

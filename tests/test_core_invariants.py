@@ -10,27 +10,79 @@ from reesim.simulate import simulate
 from tests.helpers import day, two_stage
 
 ALL_EVENTS = [
-    {"id": "ban", "kind": "export_ban", "exporter": "CN", "commodities": ["magnet"],
-     "start": {"dist": "uniform", "low": day(60), "high": day(120)},
-     "duration_days": {"dist": "lognormal", "median": 90, "p90": 200}},
-    {"id": "quota", "kind": "export_quota", "exporter": "CN", "commodities": ["oxide"],
-     "tonnes_per_year": 400.0, "start": day(30), "end": day(300)},
-    {"id": "licence", "kind": "export_licensing", "exporter": "CN", "commodities": ["magnet"],
-     "delay_days": {"dist": "triangular", "low": 20, "mode": 45, "high": 63},
-     "approval_share": {"dist": "uniform", "low": 0.4, "high": 1.0}, "start": day(200)},
-    {"id": "cut", "kind": "capacity_change", "facilities": ["sep"], "factor": 0.55,
-     "start": day(150), "duration_days": 80},
-    {"id": "fail", "kind": "random_outages", "stages": ["magnet"], "rate_per_year": 3.0,
-     "repair_days": {"dist": "lognormal", "median": 12, "p90": 40}, "start": day(0)},
-    {"id": "shift", "kind": "sourcing_shift", "buyer": "eu_ev", "weights": {"jp_mag": 0.9},
-     "start": day(100), "end": day(180)},
-    {"id": "home-first", "kind": "domestic_priority", "region": "CN", "start": day(90),
-     "probability": 0.5},
-    {"id": "release", "kind": "stockpile_release", "stockpile": "eu_store",
-     "rate_per_year": 3_000.0, "start": day(0),
-     "condition": {"sinks": ["eu_ev"], "below": 0.97}},
-    {"id": "demand", "kind": "demand_change", "sectors": ["wind"], "factor": 1.4,
-     "start": day(250), "end": day(400)},
+    {
+        "id": "ban",
+        "kind": "export_ban",
+        "exporter": "CN",
+        "commodities": ["magnet"],
+        "start": {"dist": "uniform", "low": day(60), "high": day(120)},
+        "duration_days": {"dist": "lognormal", "median": 90, "p90": 200},
+    },
+    {
+        "id": "quota",
+        "kind": "export_quota",
+        "exporter": "CN",
+        "commodities": ["oxide"],
+        "tonnes_per_year": 400.0,
+        "start": day(30),
+        "end": day(300),
+    },
+    {
+        "id": "licence",
+        "kind": "export_licensing",
+        "exporter": "CN",
+        "commodities": ["magnet"],
+        "delay_days": {"dist": "triangular", "low": 20, "mode": 45, "high": 63},
+        "approval_share": {"dist": "uniform", "low": 0.4, "high": 1.0},
+        "start": day(200),
+    },
+    {
+        "id": "cut",
+        "kind": "capacity_change",
+        "facilities": ["sep"],
+        "factor": 0.55,
+        "start": day(150),
+        "duration_days": 80,
+    },
+    {
+        "id": "fail",
+        "kind": "random_outages",
+        "stages": ["magnet"],
+        "rate_per_year": 3.0,
+        "repair_days": {"dist": "lognormal", "median": 12, "p90": 40},
+        "start": day(0),
+    },
+    {
+        "id": "shift",
+        "kind": "sourcing_shift",
+        "buyer": "eu_ev",
+        "weights": {"jp_mag": 0.9},
+        "start": day(100),
+        "end": day(180),
+    },
+    {
+        "id": "home-first",
+        "kind": "domestic_priority",
+        "region": "CN",
+        "start": day(90),
+        "probability": 0.5,
+    },
+    {
+        "id": "release",
+        "kind": "stockpile_release",
+        "stockpile": "eu_store",
+        "rate_per_year": 3_000.0,
+        "start": day(0),
+        "condition": {"sinks": ["eu_ev"], "below": 0.97},
+    },
+    {
+        "id": "demand",
+        "kind": "demand_change",
+        "sectors": ["wind"],
+        "factor": 1.4,
+        "start": day(250),
+        "end": day(400),
+    },
 ]
 
 
@@ -48,10 +100,14 @@ def test_no_events_stays_steady_and_never_short() -> None:
     stocked = [h for h in holding if not h.startswith("eu_store")]
     for name in ("inventory", "in_transit"):
         values = ds[name].sel(holding=stocked).values
-        np.testing.assert_allclose(values, np.broadcast_to(values[:, :1], values.shape), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            values, np.broadcast_to(values[:, :1], values.shape), rtol=1e-9, atol=1e-9
+        )
     for name in ("production", "departures", "arrivals"):
         values = ds[name].values
-        np.testing.assert_allclose(values, np.broadcast_to(values[:, :1], values.shape), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            values, np.broadcast_to(values[:, :1], values.shape), rtol=1e-9, atol=1e-9
+        )
     np.testing.assert_allclose(ds["served"].values, ds["demand"].values, rtol=1e-12)
 
 

@@ -15,7 +15,9 @@ def test_uniforms_follow_the_seed_contract() -> None:
     reps = np.array([0, 5, 123_456])
     u = uniforms(42, reps, 77)
     for n, i in enumerate(reps):
-        word = int(np.random.SeedSequence(42, spawn_key=(int(i), 77)).generate_state(1, np.uint64)[0])
+        word = int(
+            np.random.SeedSequence(42, spawn_key=(int(i), 77)).generate_state(1, np.uint64)[0]
+        )
         assert u[n] == ((word >> 11) + 0.5) / 2.0**53
     assert np.all((u > 0) & (u < 1))
 
@@ -35,7 +37,11 @@ U = (np.arange(N) + 0.5) / N  # a fine grid of uniforms: moments come out close 
         (Uniform(low=2.0, high=8.0), 5.0, 6 / np.sqrt(12)),
         (Triangular(low=1.0, mode=2.0, high=6.0), 3.0, np.sqrt((1 + 4 + 36 - 2 - 6 - 12) / 18)),
         (Normal(mean=10.0, sd=2.0), 10.0, 2.0),
-        (LogNormal(median=100.0, p90=300.0), 100 * np.exp(0.5 * (np.log(3) / 1.2815515655446004) ** 2), None),
+        (
+            LogNormal(median=100.0, p90=300.0),
+            100 * np.exp(0.5 * (np.log(3) / 1.2815515655446004) ** 2),
+            None,
+        ),
         (Bernoulli(p=0.3), 0.3, np.sqrt(0.21)),
         (Fixed(value=4.5), 4.5, 0.0),
     ],
@@ -60,8 +66,12 @@ def test_normal_is_clipped() -> None:
 
 
 def test_event_that_starts_beyond_the_horizon_does_not_happen() -> None:
-    ban = {"id": "ban", "kind": "export_ban", "exporter": "CN",
-           "start": {"dist": "uniform", "low": day(0), "high": day(7 * 40)}}
+    ban = {
+        "id": "ban",
+        "kind": "export_ban",
+        "exporter": "CN",
+        "start": {"dist": "uniform", "low": day(0), "high": day(7 * 40)},
+    }
     plan = compile_plan(chain(weeks=20, events=[ban]))
     smp = draw_samples(plan, 9, np.arange(400))
     # acts from the first period boundary at or after the start: boundary 20 is past the end
@@ -73,7 +83,13 @@ def test_event_that_starts_beyond_the_horizon_does_not_happen() -> None:
 
 
 def test_probability_draws_whether_an_event_happens() -> None:
-    ban = {"id": "ban", "kind": "export_ban", "exporter": "CN", "start": day(14), "probability": 0.25}
+    ban = {
+        "id": "ban",
+        "kind": "export_ban",
+        "exporter": "CN",
+        "start": day(14),
+        "probability": 0.25,
+    }
     plan = compile_plan(chain(weeks=20, events=[ban]))
     smp = draw_samples(plan, 1, np.arange(4000))
     assert 0.22 < smp.ev_happens[:, 0].mean() < 0.28
@@ -81,7 +97,11 @@ def test_probability_draws_whether_an_event_happens() -> None:
 
 def test_time_rules() -> None:
     plan = compile_plan(chain(weeks=20))
-    assert plan.period_of_day(0.0) == 0 and plan.period_of_day(7.0) == 1 and plan.period_of_day(7.5) == 2
+    assert (
+        plan.period_of_day(0.0) == 0
+        and plan.period_of_day(7.0) == 1
+        and plan.period_of_day(7.5) == 2
+    )
     assert plan.periods_of_duration(3.4) == 1  # at least one period
     assert plan.periods_of_duration(10.5) == 2  # 1.5 rounds half up
     assert plan.periods_of_duration(10.49) == 1
@@ -92,9 +112,13 @@ def test_time_rules() -> None:
 def test_vectorised_seed_words_equal_numpy(seed: int, draw_id: int) -> None:
     from reesim.sampling import seed_words
 
-    reps = np.concatenate([np.arange(12), np.random.default_rng(seed % 1000).integers(0, 2**31, 12)])
+    reps = np.concatenate(
+        [np.arange(12), np.random.default_rng(seed % 1000).integers(0, 2**31, 12)]
+    )
     expected = [
         np.random.SeedSequence(seed, spawn_key=(int(i), draw_id)).generate_state(1, np.uint64)[0]
         for i in reps
     ]
-    np.testing.assert_array_equal(seed_words(seed, reps, draw_id), np.array(expected, dtype=np.uint64))
+    np.testing.assert_array_equal(
+        seed_words(seed, reps, draw_id), np.array(expected, dtype=np.uint64)
+    )

@@ -67,7 +67,9 @@ def _series_table(res: Results) -> pd.DataFrame | None:
     plan = res.plan
     demand, served = res.series["demand"], res.series["served"]
     n_rep, n_per, n_sink = demand.shape
-    dates = pd.to_datetime(plan.start) + pd.to_timedelta(np.arange(n_per) * plan.period_days, unit="D")
+    dates = pd.to_datetime(plan.start) + pd.to_timedelta(
+        np.arange(n_per) * plan.period_days, unit="D"
+    )
     return pd.DataFrame(
         {
             "replicate": np.repeat(np.arange(n_rep), n_per * n_sink),
@@ -81,8 +83,9 @@ def _series_table(res: Results) -> pd.DataFrame | None:
     )
 
 
-def save_results(res: Results, path: str | os.PathLike[str], format: str = "parquet",
-                 overwrite: bool = False) -> str:
+def save_results(
+    res: Results, path: str | os.PathLike[str], format: str = "parquet", overwrite: bool = False
+) -> str:
     """Write ``res`` into a new folder ``path`` (see :meth:`Results.save`)."""
     from importlib.metadata import version
 
@@ -96,10 +99,14 @@ def save_results(res: Results, path: str | os.PathLike[str], format: str = "parq
     try:
         files: dict[str, Any] = {}
         for by in ("sink", "sector", "region", "commodity"):
-            files[f"metrics_{by}"] = _write_table(res.group_metrics(by).reset_index(), staging, f"metrics_{by}", format)
+            files[f"metrics_{by}"] = _write_table(
+                res.group_metrics(by).reset_index(), staging, f"metrics_{by}", format
+            )
             summary = res.summary(by).reset_index()
             files[f"summary_{by}"] = _write_table(summary, staging, f"summary_{by}", format)
-        files["mass_balance"] = _write_table(res.mass_balance().reset_index(), staging, "mass_balance", format)
+        files["mass_balance"] = _write_table(
+            res.mass_balance().reset_index(), staging, "mass_balance", format
+        )
         series = _series_table(res)
         if series is not None:
             files["sink_series"] = _write_table(series, staging, "sink_series", format)

@@ -91,7 +91,9 @@ def _row_metrics(
         "longest_episode_weeks": _longest_run(short_after) * weeks,
         "time_to_recover_weeks": np.where(unrecovered, np.inf, ttr),
         "unmet_t": unmet,
-        "unmet_pct": np.divide(100.0 * unmet, demand_after, out=np.zeros_like(unmet), where=demand_after > 0),
+        "unmet_pct": np.divide(
+            100.0 * unmet, demand_after, out=np.zeros_like(unmet), where=demand_after > 0
+        ),
         "peak_shortfall": shortfall_after.max(axis=1) if n_per else np.zeros(len(k0)),
         "resilience_loss_weeks": shortfall_after.sum(axis=1) * weeks,
         "pre_shortage_weeks": (short & ~after).sum(axis=1) * weeks,

@@ -41,8 +41,17 @@ from reesim.scenario.events import (
 )
 from reesim.scenario.model import Scenario
 
-__all__ = ["PERIOD_DAYS", "Draw", "Plan", "compile_plan", "HOLD_INPUT", "HOLD_OUTPUT",
-           "HOLD_COPRODUCT", "HOLD_SINK", "HOLD_STOCKPILE"]
+__all__ = [
+    "PERIOD_DAYS",
+    "Draw",
+    "Plan",
+    "compile_plan",
+    "HOLD_INPUT",
+    "HOLD_OUTPUT",
+    "HOLD_COPRODUCT",
+    "HOLD_SINK",
+    "HOLD_STOCKPILE",
+]
 
 #: Length of one period in days for each period name.
 PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
@@ -191,7 +200,9 @@ class Plan:
 
     def periods_of_duration(self, days: FloatArray | float) -> Any:
         """Lead time or delay in periods: max(1, round half up(days / length))."""
-        return np.maximum(1.0, np.floor(np.asarray(days, dtype=np.float64) / self.period_days + 0.5))
+        return np.maximum(
+            1.0, np.floor(np.asarray(days, dtype=np.float64) / self.period_days + 0.5)
+        )
 
     def holding_label(self, h: int) -> str:
         node = int(self.hold_node[h])
@@ -357,8 +368,20 @@ def compile_plan(sc: Scenario) -> Plan:
     route_com = [hold_com[h] for h in src_h]
 
     tables = _compile_events(
-        sc, b, fac_ix, sink_ix, com_ix, fac_region, fac_owner, sink_region,
-        src_fac, route_com, buyer_region, period_days, n_periods, from_sp,
+        sc,
+        b,
+        fac_ix,
+        sink_ix,
+        com_ix,
+        fac_region,
+        fac_owner,
+        sink_region,
+        src_fac,
+        route_com,
+        buyer_region,
+        period_days,
+        n_periods,
+        from_sp,
     )
 
     event_ids = [_event_id(e, i) for i, e in enumerate(sc.events)]
@@ -370,16 +393,32 @@ def compile_plan(sc: Scenario) -> Plan:
     warnings = _start_warnings(sc, period_days)
     commissioned = [e.facility for e in sc.events if isinstance(e, Commissioning)]
     for fid in sorted({f for f in commissioned if commissioned.count(f) > 1}):
-        b.issues.append(Issue("events", f"facility '{fid}' has several commissioning events; "
-                                        "give it one (a facility has one ramp)"))
+        b.issues.append(
+            Issue(
+                "events",
+                f"facility '{fid}' has several commissioning events; "
+                "give it one (a facility has one ramp)",
+            )
+        )
     _check_draw_ids(b)
     if b.issues:
         raise ScenarioError(b.issues)
 
     params = b.arrays()
-    for name in ("in_amount", "in_cover_weeks", "co_amount", "by_amount", "route_lead_days",
-                 "route_weight", "route_capacity", "sink_demand", "sink_growth_pct",
-                 "sink_cover_weeks", "fac_capacity", "fac_output_cap_weeks"):
+    for name in (
+        "in_amount",
+        "in_cover_weeks",
+        "co_amount",
+        "by_amount",
+        "route_lead_days",
+        "route_weight",
+        "route_capacity",
+        "sink_demand",
+        "sink_growth_pct",
+        "sink_cover_weeks",
+        "fac_capacity",
+        "fac_output_cap_weeks",
+    ):
         params.setdefault(name, np.zeros(0))
 
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
@@ -487,8 +526,18 @@ def _compile_events(
     n_fac, n_sink, n_route = len(fac_ix), len(sink_ix), len(route_src_fac)
     rows: dict[str, list[tuple[int, list[bool]]]] = {
         k: []
-        for k in ("bans", "quotas", "licences", "priorities", "capacity_changes", "outages",
-                  "commissionings", "demand_changes", "releases", "shifts")
+        for k in (
+            "bans",
+            "quotas",
+            "licences",
+            "priorities",
+            "capacity_changes",
+            "outages",
+            "commissionings",
+            "demand_changes",
+            "releases",
+            "shifts",
+        )
     }
     release_cond: list[list[bool]] = []
     release_below: list[float] = []
@@ -501,25 +550,46 @@ def _compile_events(
         path = f"events[{eid}]"
         b.add("ev_start_days", ev.start, f"{path}.start")
         b.add("ev_end_days", ev.end, f"{path}.end", default=np.nan)
-        b.add("ev_duration_days", ev.duration_days, f"{path}.duration_days", default=np.nan,
-              low=0.0)
+        b.add(
+            "ev_duration_days", ev.duration_days, f"{path}.duration_days", default=np.nan, low=0.0
+        )
         b.add("ev_probability", ev.probability, f"{path}.probability", low=0.0, high=1.0)
-        b.add("ev_value", _event_value(ev), f"{path}.{_event_value_name(ev)}", default=np.nan,
-              low=0.0, high=_event_value_high(ev))
-        b.add("ev_share", getattr(ev, "approval_share", None)
-              if not isinstance(ev, Commissioning) else ev.plateau,
-              f"{path}.{'plateau' if isinstance(ev, Commissioning) else 'approval_share'}",
-              default=1.0, low=0.0, high=1.0)
-        b.add("ev_fail_p", getattr(ev, "failure_probability", None), f"{path}.failure_probability",
-              default=0.0, low=0.0, high=1.0)
+        b.add(
+            "ev_value",
+            _event_value(ev),
+            f"{path}.{_event_value_name(ev)}",
+            default=np.nan,
+            low=0.0,
+            high=_event_value_high(ev),
+        )
+        b.add(
+            "ev_share",
+            getattr(ev, "approval_share", None)
+            if not isinstance(ev, Commissioning)
+            else ev.plateau,
+            f"{path}.{'plateau' if isinstance(ev, Commissioning) else 'approval_share'}",
+            default=1.0,
+            low=0.0,
+            high=1.0,
+        )
+        b.add(
+            "ev_fail_p",
+            getattr(ev, "failure_probability", None),
+            f"{path}.failure_probability",
+            default=0.0,
+            low=0.0,
+            high=1.0,
+        )
         repair = getattr(ev, "repair_days", None)
         outage_repair.append(repair.in_days(b.origin) if is_dist(repair) else repair)
 
         if isinstance(ev, ExportBan | ExportQuota | ExportLicensing):
-            match = _export_match(sc, ev, fac_region, fac_owner, route_src_fac, route_com,
-                                  buyer_region, com_ix)
-            key = {"export_ban": "bans", "export_quota": "quotas",
-                   "export_licensing": "licences"}[ev.kind]
+            match = _export_match(
+                sc, ev, fac_region, fac_owner, route_src_fac, route_com, buyer_region, com_ix
+            )
+            key = {"export_ban": "bans", "export_quota": "quotas", "export_licensing": "licences"}[
+                ev.kind
+            ]
             rows[key].append((vi, match))
         elif isinstance(ev, DomesticPriority):
             regions = _expand(sc, [ev.region]) or set()
@@ -540,12 +610,12 @@ def _compile_events(
             ramp_scurve.append(ev.curve == "s-curve")
         elif isinstance(ev, DemandChange):
             sectors = set(ev.sectors) if ev.sectors is not None else None
-            regions = _expand(sc, ev.regions)
+            sink_regions = _expand(sc, ev.regions)
             ids = set(ev.sinks) if ev.sinks is not None else None
             match = [
                 (ids is None or s.id in ids)
                 and (sectors is None or s.sector in sectors)
-                and (regions is None or s.region in regions)
+                and (sink_regions is None or s.region in sink_regions)
                 for s in sc.sinks
             ]
             rows["demand_changes"].append((vi, match))
@@ -639,7 +709,9 @@ def _export_match(
     out = []
     for e, f in enumerate(route_src_fac):
         ok = where[f] in exporters and (coms is None or route_com[e] in coms)
-        ok = ok and (buyer_region[e] in dest if dest is not None else buyer_region[e] not in exporters)
+        ok = ok and (
+            buyer_region[e] in dest if dest is not None else buyer_region[e] not in exporters
+        )
         out.append(ok)
     return out
 

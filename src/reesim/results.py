@@ -46,10 +46,20 @@ class Results:
         event does not happen).
     """
 
-    def __init__(self, plan: Plan, metrics: dict[str, Any], series: dict[str, Any],
-                 ledger: dict[str, Any], start: NDArray[np.float64], record: frozenset[str],
-                 seed: int, engine: str, chunk_size: int, elapsed: float,
-                 warnings: list[str]) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        metrics: dict[str, Any],
+        series: dict[str, Any],
+        ledger: dict[str, Any],
+        start: NDArray[np.float64],
+        record: frozenset[str],
+        seed: int,
+        engine: str,
+        chunk_size: int,
+        elapsed: float,
+        warnings: list[str],
+    ) -> None:
         self.plan = plan
         self.metrics_by = metrics
         self.series = series
@@ -112,7 +122,9 @@ class Results:
         import pandas as pd
 
         labels, values = self._by(by)
-        happened = ~np.asarray(values["event_missing"][:, 0], dtype=bool) if labels else np.ones(0, bool)
+        happened = (
+            ~np.asarray(values["event_missing"][:, 0], dtype=bool) if labels else np.ones(0, bool)
+        )
         rows = []
         for g, label in enumerate(labels):
             any_short = np.asarray(values["any_shortage"][:, g], dtype=bool)
@@ -120,11 +132,17 @@ class Results:
             for name, unit in METRICS.items():
                 stats = summarise(np.asarray(values[name][:, g], dtype=np.float64))
                 rows.append({by: label, "metric": name, **stats, "p_any": p_any, "unit": unit})
-        frame = pd.DataFrame(rows, columns=[by, "metric", "mean", "p5", "p50", "p95", "p_any", "unit"])
+        frame = pd.DataFrame(
+            rows, columns=[by, "metric", "mean", "p5", "p50", "p95", "p_any", "unit"]
+        )
         return frame.set_index([by, "metric"])
 
-    def exceedance(self, metric: str = "shortage_duration_weeks", by: str = "sink",
-                   points: NDArray[np.float64] | None = None) -> pd.DataFrame:
+    def exceedance(
+        self,
+        metric: str = "shortage_duration_weeks",
+        by: str = "sink",
+        points: NDArray[np.float64] | None = None,
+    ) -> pd.DataFrame:
         """P(metric > x) for each group, over replicates where the event happens.
 
         Parameters
@@ -183,8 +201,12 @@ class Results:
             "holding": holdings,
         }
         dims = {
-            "demand": "sink", "served": "sink", "production": "facility",
-            "departures": "route", "arrivals": "route", "inventory": "holding",
+            "demand": "sink",
+            "served": "sink",
+            "production": "facility",
+            "departures": "route",
+            "arrivals": "route",
+            "inventory": "holding",
             "in_transit": "holding",
         }
         data: dict[str, Any] = {}
@@ -196,7 +218,9 @@ class Results:
         data["start_period"] = (("replicate",), self.start, {"long_name": "disruption start"})
         ds = xr.Dataset(data, coords=coords)
         ds.attrs.update(
-            scenario=self.scenario.name, seed=self.seed, engine=self.engine,
+            scenario=self.scenario.name,
+            seed=self.seed,
+            engine=self.engine,
             period_days=plan.period_days,
         )
         return ds
@@ -209,8 +233,12 @@ class Results:
 
         led = self.ledger
         residual = (
-            led["initial"] + led["produced"] - led["consumed"] - led["served"]
-            - led["final_on_hand"] - led["final_in_transit"]
+            led["initial"]
+            + led["produced"]
+            - led["consumed"]
+            - led["served"]
+            - led["final_on_hand"]
+            - led["final_in_transit"]
         )
         index = pd.MultiIndex.from_product(
             [np.arange(self.replicates), self.plan.commodity_ids], names=["replicate", "commodity"]
@@ -229,15 +257,18 @@ class Results:
         scale = table.drop(columns="residual").abs().max(axis=1)
         bad = table["residual"].abs() > rtol * np.maximum(scale, 1e-300) + 1e-12
         if bad.any():
-            worst = table.loc[bad, "residual"].abs().idxmax()
+            residual = table["residual"].where(bad, 0.0).to_numpy()
+            pos = int(np.argmax(np.abs(residual)))
             raise MassBalanceError(
                 f"mass balance fails in {int(bad.sum())} (replicate, commodity) pairs; worst "
-                f"{worst}: residual {table.loc[worst, 'residual']:.3g} t"
+                f"{table.index[pos]}: residual {residual[pos]:.3g} t"
             )
         return table
 
     # ------------------------------------------------------------------- save
-    def save(self, path: str | os.PathLike[str], format: str = "parquet", overwrite: bool = False) -> str:
+    def save(
+        self, path: str | os.PathLike[str], format: str = "parquet", overwrite: bool = False
+    ) -> str:
         """Write metrics, summaries, recorded series and a manifest to a new folder.
 
         Parameters

@@ -64,9 +64,9 @@ def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint
     if big.any():
         out = np.empty(len(reps), dtype=np.uint64)
         out[~big] = seed_words(seed, reps[~big], draw_id)
-        for n in np.flatnonzero(big):
-            ss = np.random.SeedSequence(seed, spawn_key=(int(reps[n]), draw_id))
-            out[n] = ss.generate_state(1, np.uint64)[0]
+        for pos in np.flatnonzero(big):
+            ss = np.random.SeedSequence(seed, spawn_key=(int(reps[pos]), draw_id))
+            out[pos] = ss.generate_state(1, np.uint64)[0]
         return out
     run = _words(seed)
     run += [0] * max(0, _POOL - len(run))
@@ -195,7 +195,9 @@ def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
     happens = np.ones((n_rep, n_ev), dtype=bool)
     for v, eid in enumerate(plan.event_ids):
         if prob[:, v].min() < 1.0:
-            happens[:, v] = uniforms(seed, replicates, draw_id_for(f"events[{eid}].happens")) < prob[:, v]
+            happens[:, v] = (
+                uniforms(seed, replicates, draw_id_for(f"events[{eid}].happens")) < prob[:, v]
+            )
     k_start = plan.period_of_day(start)
     happens &= k_start < plan.n_periods
     end_days = np.where(np.isnan(end), start + duration, end)
@@ -208,8 +210,10 @@ def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
     sampled_leads = {d.index: d.path for d in plan.draws if d.param == "route_lead_days"}
     for e, path in sampled_leads.items():
         if (params["route_lead_days"][:, e] / plan.period_days < 0.5).any():
-            notes.append(f"{path}: some sampled lead times are under half a period and are "
-                         "rounded up to one period")
+            notes.append(
+                f"{path}: some sampled lead times are under half a period and are "
+                "rounded up to one period"
+            )
 
     lic_rows = plan.licences.event
     value = params.get("ev_value", np.zeros((n_rep, 0)))
@@ -224,8 +228,9 @@ def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
             failed[:, n] = uniforms(seed, replicates, draw_id_for(f"events[{eid}].fails")) < fail_p
     ramp = plan.periods_of_duration(value[:, com_rows]).astype(np.int64)
 
-    out_fac, out_start, out_end = _sample_outages(plan, seed, replicates, params, start, end_days,
-                                                  happens)
+    out_fac, out_start, out_end = _sample_outages(
+        plan, seed, replicates, params, start, end_days, happens
+    )
     return Samples(
         replicates=replicates,
         params=params,
@@ -270,15 +275,20 @@ def _sample_outages(
             if not happens[n, v]:
                 continue
             rate = params["ev_value"][n, v]
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(i), draw))))
+            rng = np.random.Generator(
+                np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(i), draw)))
+            )
             t = max(0.0, float(start[n, v]))
             stop = horizon_days if np.isnan(end_days[n, v]) else min(horizon_days, end_days[n, v])
             while rate > 0:
                 t += rng.exponential(365.25 / rate)
                 if t >= stop:
                     break
-                down = float(np.clip(repair.ppf(np.array([rng.random()]))[0], 0.0, np.inf)
-                             if hasattr(repair, "ppf") else repair)
+                down = float(
+                    np.clip(repair.ppf(np.array([rng.random()]))[0], 0.0, np.inf)
+                    if hasattr(repair, "ppf")
+                    else repair
+                )
                 k_a = int(plan.period_of_day(t))
                 k_b = int(plan.period_of_day(min(t + down, stop)))
                 if k_b > k_a:

@@ -29,7 +29,9 @@ AUTO_RECORD_BUDGET = 512 * 2**20
 Progress = Callable[[int, int], None]
 
 
-def resolve_record(record: str | list[str] | tuple[str, ...] | None, plan: Plan, replicates: int) -> frozenset[str]:
+def resolve_record(
+    record: str | list[str] | tuple[str, ...] | None, plan: Plan, replicates: int
+) -> frozenset[str]:
     """Turn the ``record`` argument into the set of series to keep.
 
     ``"auto"`` keeps the sink series when they fit in 512 MiB, ``"all"`` keeps
@@ -212,7 +214,11 @@ def _group_matrix(plan: Plan, by: str) -> tuple[list[str], np.ndarray]:
     """Group labels and the [S, G] 0/1 matrix summing sinks into groups."""
     if by == "sink":
         return list(plan.sink_ids), np.eye(plan.n_sinks)
-    labels = {"sector": plan.sink_sector, "region": plan.sink_region, "commodity": plan.sink_commodity}[by]
+    labels = {
+        "sector": plan.sink_sector,
+        "region": plan.sink_region,
+        "commodity": plan.sink_commodity,
+    }[by]
     names = sorted(set(labels))
     matrix = np.zeros((plan.n_sinks, len(names)))
     for s, label in enumerate(labels):

@@ -31,4 +31,6 @@ def get_engine(name: str) -> EngineFn:
         from reesim.engine.des import run_des
 
         return run_des
-    raise ReesimError(f"engine must be one of {list(ENGINES)} (got {name!r}){did_you_mean(name, ENGINES)}")
+    raise ReesimError(
+        f"engine must be one of {list(ENGINES)} (got {name!r}){did_you_mean(name, ENGINES)}"
+    )

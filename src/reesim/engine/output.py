@@ -7,6 +7,7 @@ differential tests read one structure whichever engine ran.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,12 +15,20 @@ from numpy.typing import NDArray
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
-__all__ = ["RECORDABLE", "ChunkOutput", "new_output"]
+__all__ = ["RECORDABLE", "ChunkOutput", "new_output", "sum_columns"]
 
 FloatArray = NDArray[np.float64]
 
 #: Series an engine can record besides the sink series it always keeps.
 RECORDABLE = ("sinks", "production", "flows", "inventory")
+
+
+def sum_columns(values: FloatArray, index: NDArray[np.int64], n: int) -> FloatArray:
+    """Sum the columns of [R, X] ``values`` into ``n`` groups given by ``index`` [X]."""
+    onehot = np.zeros((len(index), n))
+    onehot[np.arange(len(index)), index] = 1.0
+    out: FloatArray = values @ onehot
+    return out
 
 
 @dataclass
@@ -83,7 +92,17 @@ class ChunkOutput:
             self.inventory[:, k] = inv
             self.in_transit[:, k] = pipe
 
-    def record(self, k: int, st, act, served, ship, arriving, inv, pipe) -> None:  # type: ignore[no-untyped-def]
+    def record(
+        self,
+        k: int,
+        st: Any,
+        act: FloatArray,
+        served: FloatArray,
+        ship: FloatArray,
+        arriving: FloatArray,
+        inv: FloatArray,
+        pipe: FloatArray,
+    ) -> None:
         """Vectorised-core shorthand for :meth:`record_step` reading the demand from ``st``."""
         self.record_step(k, st.want, act, served, ship, arriving, inv, pipe)
 
@@ -103,7 +122,7 @@ class ChunkOutput:
         h["consumed"][:, plan.in_h] += used
         h["served"][:, plan.sink_h] += served
         if made_by.size:
-            np.add.at(h["byproduct"], (slice(None), plan.by_commodity), made_by)
+            h["byproduct"] += sum_columns(made_by, plan.by_commodity, len(plan.commodity_ids))
 
     def finish(self, inv: FloatArray, transit_by_route: FloatArray) -> None:
         """Close the ledger with the final stocks, aggregated per commodity."""
@@ -116,15 +135,12 @@ class ChunkOutput:
 
     def _per_commodity(self, by_holding: FloatArray) -> FloatArray:
         plan = self.plan
-        out = np.zeros((by_holding.shape[0], len(plan.commodity_ids)))
-        np.add.at(out, (slice(None), plan.hold_commodity), by_holding)
-        return out
+        return sum_columns(by_holding, plan.hold_commodity, len(plan.commodity_ids))
 
     def _per_route_commodity(self, by_route: FloatArray) -> FloatArray:
         plan = self.plan
-        out = np.zeros((by_route.shape[0], len(plan.commodity_ids)))
-        np.add.at(out, (slice(None), plan.hold_commodity[plan.route_dst_h]), by_route)
-        return out
+        index = plan.hold_commodity[plan.route_dst_h]
+        return sum_columns(by_route, index, len(plan.commodity_ids))
 
 
 def new_output(

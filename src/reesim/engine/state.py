@@ -38,7 +38,7 @@ class GroupSum:
 
     def __call__(self, values: FloatArray) -> FloatArray:
         out = np.bincount(self.flat, weights=values.ravel(), minlength=self.size)
-        return out.reshape(self.shape)
+        return np.asarray(out, dtype=np.float64).reshape(self.shape)
 
 
 @dataclass
@@ -145,7 +145,7 @@ class StateBuilder:
             )
         if smp.outage_start.shape[1]:
             down = ((k >= smp.outage_start) & (k < smp.outage_end)).any(axis=2)
-            cap *= self.out_sum(down.astype(np.float64)) == 0
+            cap *= self.out_sum(np.asarray(down, dtype=np.float64)) == 0
         capacity_dt = cap * plan.dt
 
         want = self.d0 * self.growth ** (k * plan.dt) * plan.dt
@@ -166,7 +166,7 @@ class StateBuilder:
         if len(lic.event):
             act = _active(k, k0[:, lic.event], k1[:, lic.event])
             on = act[:, :, None] & lic.match[None, :, :]
-            licensed = on.any(axis=1)
+            licensed = np.asarray(on.any(axis=1), dtype=bool)
             delay = np.where(on, smp.licence_delay[:, :, None], 0).max(axis=1).astype(np.float64)
             approval = np.where(on, self.share[:, lic.event][:, :, None], 1.0).min(axis=1)
         else:
@@ -186,8 +186,8 @@ class StateBuilder:
             below = np.nan_to_num(plan.release_below, nan=1.0)
             cond_ok = ~self.rel_has_cond[None, :] | (prev_fill < below[None, :] - 1e-9)
             holds &= cond_ok
-        rate_dt = self.rel_sum(holds * self.value[:, r] * plan.dt)
-        releasing = self.rel_sum(holds.astype(np.float64)) > 0
+        rate_dt = self.rel_sum(np.asarray(holds * self.value[:, r] * plan.dt, dtype=np.float64))
+        releasing = self.rel_sum(np.asarray(holds, dtype=np.float64)) > 0
         return PeriodState(
             capacity_dt=capacity_dt,
             alive=alive,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from reesim.engine.output import ChunkOutput, new_output
+from reesim.engine.output import ChunkOutput, new_output, sum_columns
 from reesim.engine.state import GroupSum, PeriodState, StateBuilder
 from reesim.plan import Plan
 from reesim.sampling import Samples
@@ -89,7 +89,9 @@ class _Core:
         open_ = ~st.banned & (st.weight > 0) & st.alive[:, self.src_fac] & supplier_can
         return open_ & (~self.from_sp | st.releasing[:, self.src_fac])
 
-    def pull_shares(self, st: PeriodState, open_: NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
+    def pull_shares(
+        self, st: PeriodState, open_: NDArray[np.bool_]
+    ) -> tuple[FloatArray, FloatArray]:
         """Each pull route's share of its buyer's order, and the buyer's expected lead time."""
         plan = self.plan
         w = np.where(open_ & ~self.from_sp, st.weight, 0.0) if self.has_push else st.weight * open_
@@ -156,7 +158,7 @@ class _Core:
         hold["consumed"][:, plan.in_h] = act[:, plan.in_fac] * self.in_amount
         hold["served"][:, plan.sink_h] = self.total_served
         made_by = act[:, plan.by_fac] * self.by_amount
-        np.add.at(hold["byproduct"], (slice(None), plan.by_commodity), made_by)
+        hold["byproduct"] += sum_columns(made_by, plan.by_commodity, len(plan.commodity_ids))
 
     # ----------------------------------------------------------------- one period
     def step(self, k: int, st: PeriodState, out: ChunkOutput, prev_fill: FloatArray) -> FloatArray:
@@ -224,7 +226,9 @@ class _Core:
             asked = self.by_src(in_class)
             if not asked.any():
                 continue
-            frac = np.where(asked > 0, np.minimum(1.0, remaining / np.where(asked > 0, asked, 1.0)), 0.0)
+            frac = np.where(
+                asked > 0, np.minimum(1.0, remaining / np.where(asked > 0, asked, 1.0)), 0.0
+            )
             ship += in_class * frac[:, plan.route_src_h]
             remaining = np.maximum(0.0, remaining - np.minimum(asked, remaining))
         quotas = plan.quotas
