@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -102,3 +105,17 @@ def test_baseline_world_holds_until_2027() -> None:
     ds = res.to_xarray()
     early = ds.sel(period=ds["date"] < np.datetime64("2027-01-01"))
     assert float((early["served"] / early["demand"]).min()) >= 0.99
+
+
+def test_replay_script_writes_figures_and_tables(tmp_path: Path) -> None:
+    script = LIBRARY.parent / "docs" / "validation" / "replays.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--replicates", "6", "--out", str(tmp_path)],
+        capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "replay-2010-japan.png", "replay-2025-licensing-october.png",
+        "replay-2025-licensing.png",
+    ]
+    assert "| JP departure |" in proc.stdout and "| KR |" in proc.stdout
