@@ -1,7 +1,7 @@
 """Scaling of the vectorised core: time and peak memory against replicates, periods and nodes.
 
 Each point runs in a fresh Python process, so its peak resident memory
-(``ru_maxrss``) is its own. A point reports the wall time, the time in the
+(VmHWM, reset to the current RSS just before the run) is its own. A point reports the wall time, the time in the
 period loop alone, the peak RSS, and the RSS before the run (after imports,
 compiling the plan and a one-replicate warm-up), so ``peak - base`` is what
 the run itself needed.
@@ -41,9 +41,30 @@ MAX_REPEATS = 5
 
 
 # ---------------------------------------------------------------------------- one point
-def _rss_mb() -> float:
-    """Peak resident memory of this process so far, MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def _mem_mb() -> tuple[float, float]:
+    """(current, peak) resident memory of this process, MiB.
+
+    Read from /proc/self/status (VmRSS, VmHWM): ``ru_maxrss`` would be wrong
+    here, since Linux carries the parent's high-water mark into a child
+    across fork and exec, so every point would report the suite's own peak.
+    """
+    try:
+        fields = dict(
+            line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
+        )
+        return int(fields["VmRSS"].split()[0]) / 1024.0, int(fields["VmHWM"].split()[0]) / 1024.0
+    except (OSError, KeyError, ValueError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        return peak, peak
+
+
+def _reset_peak() -> bool:
+    """Reset the high-water mark to the current RSS (Linux >= 4.0); False if not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
 
 
 def _scenario(point: dict[str, Any]) -> Any:
@@ -78,7 +99,8 @@ def measure(point: dict[str, Any]) -> dict[str, Any]:
     plan = compile_plan(sc)
     reps, chunk, seed = int(point["replicates"]), int(point["chunk"]), 1
     run_vector(plan, draw_samples(plan, seed, np.arange(1)), frozenset())  # warm-up
-    base = _rss_mb()
+    base, peak_before = _mem_mb()
+    reset = _reset_peak()
     walls: list[float] = []
     kernels: list[float] = []
     # Repeat while the repeats stay short, so a figure is a median where that is cheap.
@@ -112,8 +134,10 @@ def measure(point: dict[str, Any]) -> dict[str, Any]:
         "kernel_s": float(np.median(kernels)) if point["mode"] == "kernel" else None,
         "ns_per_node_rep_period": wall / (reps * plan.n_periods * nodes) * 1e9,
         "rss_base_mb": base,
-        "rss_peak_mb": _rss_mb(),
-        "rss_run_mb": _rss_mb() - base,
+        "rss_peak_before_run_mb": peak_before,
+        "rss_peak_mb": _mem_mb()[1],
+        "rss_run_mb": _mem_mb()[1] - base,
+        "peak_reset": reset,
     }
 
 
