@@ -9,6 +9,7 @@ period loop in :mod:`reesim.engine.vector` calls :meth:`StateBuilder.at`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -118,35 +119,14 @@ class StateBuilder:
         self.rel_has_cond = ~np.isnan(plan.release_below)
         # Priority classes that can occur: class 0 only exists under a domestic priority.
         extra = [0] if len(plan.priorities.event) else []
+        self._cache: tuple[BoolArray, BoolArray | None, dict[str, Any]] | None = None
         self.levels = np.unique(np.concatenate([extra, plan.route_priority])).astype(np.float64)
 
     def at(self, k: int, prev_fill: FloatArray) -> PeriodState:
         """State of period ``k``; ``prev_fill`` [R, n_release] is last period's fill rate."""
         plan, smp = self.plan, self.smp
-        n_rep, n_fac = self.n_rep, plan.n_facilities
         k0, k1 = smp.ev_k0, smp.ev_k1
-
-        cap = self.capacity.copy()
-        alive = np.ones((n_rep, n_fac), dtype=bool)
-        if len(self.com_fac):
-            v = plan.commissionings.event
-            start = k0[:, v]
-            exists = (k >= start) & ~smp.commission_failed
-            u = np.minimum(1.0, (k - start + 1) / smp.commission_ramp)
-            u = np.clip(u, 0.0, 1.0)
-            curve = np.where(plan.ramp_scurve[None, :], 3 * u**2 - 2 * u**3, u)
-            cap[:, self.com_fac] *= np.where(exists, self.share[:, v] * curve, 0.0)
-            alive[:, self.com_fac] = exists
-        if len(self.cc_rows):
-            act = _active(k, k0[:, self.cc_rows], k1[:, self.cc_rows])
-            factor = np.where(act, self.value[:, self.cc_rows], 1.0)
-            cap *= np.prod(
-                np.where(plan.capacity_changes.match[None, :, :], factor[:, :, None], 1.0), axis=1
-            )
-        if smp.outage_start.shape[1]:
-            down = ((k >= smp.outage_start) & (k < smp.outage_end)).any(axis=2)
-            cap *= self.out_sum(np.asarray(down, dtype=np.float64)) == 0
-        capacity_dt = cap * plan.dt
+        static = self._static(k)
 
         want = self.d0 * self.growth ** (k * plan.dt) * plan.dt
         if len(self.dc_rows):
@@ -160,6 +140,73 @@ class StateBuilder:
         if len(plan.shift_param):
             frac = np.clip((k - self.shift_k0 + 1) / self.shift_len, 0.0, 1.0)
             weight = weight + self.shift_sum(frac * self.shift_delta)
+
+        r = plan.releases.event
+        holds = _active(k, k0[:, r], k1[:, r])
+        if len(r):
+            below = np.nan_to_num(plan.release_below, nan=1.0)
+            cond_ok = ~self.rel_has_cond[None, :] | (prev_fill < below[None, :] - 1e-9)
+            holds &= cond_ok
+        rate_dt = self.rel_sum(np.asarray(holds * self.value[:, r] * plan.dt, dtype=np.float64))
+        releasing = self.rel_sum(np.asarray(holds, dtype=np.float64)) > 0
+        return PeriodState(
+            want=want, weight=weight, release_rate_dt=rate_dt, releasing=releasing, **static
+        )
+
+    def _static(self, k: int) -> dict[str, Any]:
+        """Capacities, route rules and quotas of period ``k``.
+
+        They change only when an event starts or ends, an outage begins or
+        ends, or a commissioning ramp moves, so the last result is reused
+        until one of those happens (most periods of most runs).
+        """
+        plan, smp = self.plan, self.smp
+        k0, k1 = smp.ev_k0, smp.ev_k1
+        active = (k >= k0) & (k < k1)
+        down = None
+        if smp.outage_start.shape[1]:
+            down = np.asarray(
+                ((k >= smp.outage_start) & (k < smp.outage_end)).any(axis=2), dtype=bool
+            )
+        ramping = False
+        if len(self.com_fac):
+            start = k0[:, plan.commissionings.event]
+            ramping = bool(((k >= start) & (k - start < smp.commission_ramp)).any())
+        cached = self._cache
+        if (
+            cached is not None
+            and not ramping
+            and np.array_equal(active, cached[0])
+            and (down is None or (cached[1] is not None and np.array_equal(down, cached[1])))
+        ):
+            return cached[2]
+        static = self._compute_static(k, down)
+        self._cache = (active, down, static)
+        return static
+
+    def _compute_static(self, k: int, down: BoolArray | None) -> dict[str, Any]:
+        plan, smp = self.plan, self.smp
+        n_rep, n_fac = self.n_rep, plan.n_facilities
+        k0, k1 = smp.ev_k0, smp.ev_k1
+
+        cap = self.capacity.copy()
+        alive = np.ones((n_rep, n_fac), dtype=bool)
+        if len(self.com_fac):
+            v = plan.commissionings.event
+            start = k0[:, v]
+            exists = (k >= start) & ~smp.commission_failed
+            u = np.clip(np.minimum(1.0, (k - start + 1) / smp.commission_ramp), 0.0, 1.0)
+            curve = np.where(plan.ramp_scurve[None, :], 3 * u**2 - 2 * u**3, u)
+            cap[:, self.com_fac] *= np.where(exists, self.share[:, v] * curve, 0.0)
+            alive[:, self.com_fac] = exists
+        if len(self.cc_rows):
+            act = _active(k, k0[:, self.cc_rows], k1[:, self.cc_rows])
+            factor = np.where(act, self.value[:, self.cc_rows], 1.0)
+            cap *= np.prod(
+                np.where(plan.capacity_changes.match[None, :, :], factor[:, :, None], 1.0), axis=1
+            )
+        if down is not None:
+            cap *= self.out_sum(np.asarray(down, dtype=np.float64)) == 0
 
         banned = self._any_route(plan.bans.event, plan.bans.match, k)
         lic = plan.licences
@@ -175,34 +222,18 @@ class StateBuilder:
             approval = np.ones((n_rep, plan.n_routes))
         domestic = self._any_route(plan.priorities.event, plan.priorities.match, k)
         klass = np.where(domestic, 0.0, plan.route_priority[None, :].astype(np.float64))
-
         q = plan.quotas.event
-        quota_active = _active(k, k0[:, q], k1[:, q])
-        quota_dt = self.value[:, q] * plan.dt
-
-        r = plan.releases.event
-        holds = _active(k, k0[:, r], k1[:, r])
-        if len(r):
-            below = np.nan_to_num(plan.release_below, nan=1.0)
-            cond_ok = ~self.rel_has_cond[None, :] | (prev_fill < below[None, :] - 1e-9)
-            holds &= cond_ok
-        rate_dt = self.rel_sum(np.asarray(holds * self.value[:, r] * plan.dt, dtype=np.float64))
-        releasing = self.rel_sum(np.asarray(holds, dtype=np.float64)) > 0
-        return PeriodState(
-            capacity_dt=capacity_dt,
-            alive=alive,
-            want=want,
-            weight=weight,
-            banned=banned,
-            delay=delay,
-            licensed=licensed,
-            approval=approval,
-            klass=klass,
-            quota_active=quota_active,
-            quota_dt=quota_dt,
-            release_rate_dt=rate_dt,
-            releasing=releasing,
-        )
+        return {
+            "capacity_dt": cap * plan.dt,
+            "alive": alive,
+            "banned": banned,
+            "delay": delay,
+            "licensed": licensed,
+            "approval": approval,
+            "klass": klass,
+            "quota_active": _active(k, k0[:, q], k1[:, q]),
+            "quota_dt": self.value[:, q] * plan.dt,
+        }
 
     def _any_route(self, rows: IntArray, match: BoolArray, k: int) -> BoolArray:
         if not len(rows):
