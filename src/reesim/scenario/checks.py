@@ -1,21 +1,19 @@
-"""Checks of a scenario as a whole: ids, cross-references, recipes, event dates.
+"""Checks of a scenario as a whole: ids, cross-references, recipes, event targets.
 
 Rules on one field (a lead time > 0, a share in [0, 1], a distribution whose
 draws stay within the field's range) are enforced by the models themselves;
 the checks here need more than one field or more than one entry. They collect
-every problem instead of stopping at the first.
+every problem instead of stopping at the first. Checks of dates, stages and
+route weights, which need no id tables, are in :mod:`reesim.scenario.checks_values`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from reesim.errors import Issue, did_you_mean, format_path
-from reesim.scenario.distributions import Fixed, is_dist
+from reesim.errors import Issue, did_you_mean
+from reesim.scenario.checks_values import PERIOD_DAYS, ValueChecks
 from reesim.scenario.events import (
     CapacityChange,
     Commissioning,
@@ -37,9 +35,6 @@ __all__ = ["PERIOD_DAYS", "Loc", "check_scenario", "run_checks"]
 
 #: A field location: names and list indices, e.g. ``("routes", 3, "lead_time_days")``.
 Loc = tuple[str | int, ...]
-
-#: Period lengths in days (a month is 1/12 of a 365.25-day year).
-PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375}
 
 
 def check_scenario(sc: Scenario) -> tuple[list[Issue], list[Issue]]:
@@ -105,26 +100,11 @@ def _unknown(
     return f"unknown {what} '{name}'{hint}"
 
 
-def _fixed(value: Any) -> float | None:
-    """The value of a number that does not vary, or None for a distribution."""
-    if isinstance(value, Fixed) and not isinstance(value.value, dt.date):
-        return float(value.value)
-    if value is None or is_dist(value) or isinstance(value, dt.date):
-        return None
-    return float(value)
-
-
-def _fixed_date(value: Any) -> dt.date | None:
-    if isinstance(value, Fixed):
-        value = value.value
-    return value if isinstance(value, dt.date) else None
-
-
 def _listing(names: Collection[str]) -> str:
     return ", ".join(names) if names else "nothing"
 
 
-class _Checker:
+class _Checker(ValueChecks):
     def __init__(
         self,
         sc: Scenario,
@@ -133,14 +113,8 @@ class _Checker:
         complete: bool,
         removed: Mapping[str, str],
     ) -> None:
-        self.sc = sc
+        super().__init__(sc, index, complete)
         self.removed = removed
-        self.index = index
-        self.complete = complete
-        self.errors: list[Issue] = []
-        self.warnings: list[Issue] = []
-        # A part missing from a partial scenario reads as absent, not as empty.
-        self.time = getattr(sc, "time", None)
         self.has_commodities = getattr(sc, "commodities", None) is not None
         self.commodities: dict[str, Commodity] = {}
         self.facilities: dict[str, Facility] = {}
@@ -165,19 +139,6 @@ class _Checker:
         self.sectors = {s.sector for s in self.sinks.values()}
 
     # -- helpers -------------------------------------------------------------------------
-
-    def entries(self, name: str) -> Iterator[tuple[int, Any]]:
-        """Each entry of a list with its position in the file."""
-        items = getattr(self.sc, name, None) or []
-        where = self.index.get(name)
-        for k, item in enumerate(items):
-            yield (where[k] if where is not None else k), item
-
-    def err(self, loc: Loc, message: str) -> None:
-        self.errors.append(Issue(format_path(loc), message, self.sc.source_of(loc)))
-
-    def warn(self, loc: Loc, message: str) -> None:
-        self.warnings.append(Issue(format_path(loc), message, self.sc.source_of(loc)))
 
     def commodity(self, name: str, loc: Loc) -> Commodity | None:
         if name in self.commodities:
@@ -261,17 +222,6 @@ class _Checker:
             else:
                 route_at[r.key] = i
 
-    def check_time(self) -> None:
-        if self.time is None:
-            return
-        days = (self.time.end - self.time.start).days
-        if math.floor(days / PERIOD_DAYS[self.time.period] + 0.5) < 1:
-            self.err(
-                ("time", "end"),
-                f"the horizon {self.time.start} to {self.time.end} holds no whole "
-                f"{self.time.period}; move end later or use a shorter period",
-            )
-
     def check_blocs(self) -> None:
         for name, members in self.sc.blocs.items():
             for j, member in enumerate(members):
@@ -314,32 +264,7 @@ class _Checker:
                         (*loc, "coproducts", name),
                         f"'{name}' is already the output of '{f.id}'; list it once, as output",
                     )
-            if f.is_stockpile:
-                for part in ("inputs", "coproducts"):
-                    if getattr(f, part):
-                        names = ", ".join(getattr(f, part))
-                        self.err(
-                            (*loc, part),
-                            f"a stockpile has no recipe, but '{f.id}' lists {part} ({names}); "
-                            'remove them, or give it a stage other than "stockpile"',
-                        )
-                if f.capacity is not None:
-                    self.warn(
-                        (*loc, "capacity"),
-                        "is ignored for a stockpile, which ships only while a "
-                        "stockpile_release holds; remove it",
-                    )
-                if self.complete and f.id not in release:
-                    self.warn(
-                        loc,
-                        f"stockpile '{f.id}' has no stockpile_release event, so it never ships",
-                    )
-            elif f.capacity is None:
-                self.err(
-                    loc,
-                    f"missing required field 'capacity' (t/yr of '{f.output}'); only a "
-                    'stockpile (stage = "stockpile") goes without',
-                )
+            self.check_stage(f, loc, release)
             if isinstance(f.cover_weeks, dict):
                 for name in f.cover_weeks:
                     if self.commodity(name, (*loc, "cover_weeks", name)) and name not in f.inputs:
@@ -416,82 +341,6 @@ class _Checker:
                         f"buyer '{r.buyer}' does not use '{r.commodity}' (it uses: "
                         f"{_listing(uses)}); change the commodity or the buyer",
                     )
-
-    def check_weights(self) -> None:
-        if not self.complete:
-            return
-        groups: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
-        for i, r in self.entries("routes"):
-            groups[(r.buyer, r.commodity)].append((i, r))
-        shifts = [e for _, e in self.entries("events") if isinstance(e, SourcingShift)]
-        for (buyer, commodity), routes in groups.items():
-            if any(_fixed(r.weight) != 0.0 for _, r in routes):
-                continue
-            suppliers = {r.supplier for _, r in routes}
-            opened = any(
-                e.buyer == buyer
-                and e.commodity in (None, commodity)
-                and any(s in suppliers and _fixed(w) != 0.0 for s, w in e.weights.items())
-                for e in shifts
-            )
-            if not opened:
-                where = ", ".join(f"routes[{i}]" for i, _ in routes)
-                self.warn(
-                    ("routes", routes[0][0], "weight"),
-                    f"every route bringing '{commodity}' to '{buyer}' ({where}) has weight 0 "
-                    f"and no sourcing_shift opens one, so '{buyer}' never receives it; give "
-                    "a route a weight > 0 or add a sourcing_shift",
-                )
-
-    def check_supply(self) -> None:
-        if not self.complete:
-            return
-        supplied = {(r.buyer, r.commodity) for _, r in self.entries("routes")}
-        for i, f in self.entries("facilities"):
-            for name in f.inputs:
-                if (f.id, name) not in supplied and not f.is_stockpile:
-                    self.warn(
-                        ("facilities", i, "inputs", name),
-                        f"no route brings '{name}' to '{f.id}', so it cannot produce; add a "
-                        f'route with buyer = "{f.id}" and commodity = "{name}"',
-                    )
-        for i, s in self.entries("sinks"):
-            if (s.id, s.commodity) not in supplied:
-                self.warn(
-                    ("sinks", i),
-                    f"no route brings '{s.commodity}' to '{s.id}', so all its demand goes "
-                    f'unmet; add a route with buyer = "{s.id}"',
-                )
-
-    def check_dates(self, e: Any, loc: Loc) -> None:
-        if e.end is not None and e.duration_days is not None:
-            self.err(loc, "gives both end and duration_days; keep one of them")
-        if self.time is None:
-            return
-        t0, t1 = self.time.start, self.time.end
-        start, end = _fixed_date(e.start), _fixed_date(e.end)
-        if start is not None and not t0 <= start < t1:
-            self.err(
-                (*loc, "start"),
-                f"must be within the horizon [{t0}, {t1}) (got {start}); move the event "
-                "or change [time]",
-            )
-        if end is None:
-            return
-        if start is not None and end <= start:
-            self.err((*loc, "end"), f"must be after start (got start = {start}, end = {end})")
-        elif start is None and is_dist(e.start) and e.start.support()[0] >= end.toordinal():
-            self.err(
-                (*loc, "end"),
-                f"is on or before every start the distribution can draw (got end = {end}); "
-                "move end later",
-            )
-        elif end <= t0:
-            self.err(
-                (*loc, "end"),
-                f"must be after the horizon start {t0} (got {end}); the event would "
-                "end before the run begins",
-            )
 
     def check_events(self) -> None:
         commissioned: dict[str, int] = {}
