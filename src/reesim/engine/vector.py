@@ -72,13 +72,25 @@ class _Core:
         # turned into tonnes per holding once, at the end.
         self.total_act = np.zeros((n_rep, plan.n_facilities))
         self.total_served = np.zeros((n_rep, plan.n_sinks))
+        # Caches of values that change only with events (see usage, pull_shares).
+        self._usage_cap: FloatArray | None = None
+        self._usage = np.zeros((n_rep, n_h))
+        self._shares_key: tuple[NDArray[np.bool_], FloatArray, FloatArray] | None = None
+        self._shares: tuple[FloatArray, FloatArray] = (self._usage, self._usage)
 
     # ------------------------------------------------------------------ helpers
     def usage(self, st: PeriodState) -> FloatArray:
-        """Capacity-based use per period of every buyer holding, t."""
+        """Capacity-based use per period of every buyer holding, t.
+
+        The input part changes only with capacities, so it is kept until the
+        capacity array changes; the sink part is the period's demand.
+        """
         plan = self.plan
-        use = np.zeros_like(self.inv)
-        use[:, plan.in_h] = st.capacity_dt[:, plan.in_fac] * self.in_amount
+        if self._usage_cap is not st.capacity_dt:
+            self._usage = np.zeros_like(self.inv)
+            self._usage[:, plan.in_h] = st.capacity_dt[:, plan.in_fac] * self.in_amount
+            self._usage_cap = st.capacity_dt
+        use = self._usage.copy()
         use[:, plan.sink_h] = st.want
         return use
 
@@ -92,7 +104,18 @@ class _Core:
     def pull_shares(
         self, st: PeriodState, open_: NDArray[np.bool_]
     ) -> tuple[FloatArray, FloatArray]:
-        """Each pull route's share of its buyer's order, and the buyer's expected lead time."""
+        """Each pull route's share of its buyer's order, and the buyer's expected lead time.
+
+        Reused while route openness, weights and licence delays are unchanged.
+        """
+        key = self._shares_key
+        if (
+            key is not None
+            and key[1] is st.weight
+            and key[2] is st.delay
+            and np.array_equal(key[0], open_)
+        ):
+            return self._shares
         plan = self.plan
         w = np.where(open_ & ~self.from_sp, st.weight, 0.0) if self.has_push else st.weight * open_
         total = self.by_dst(w)
@@ -100,6 +123,8 @@ class _Core:
         safe = np.where(total > 0, total, 1.0)
         share = w / safe[:, plan.route_dst_h]
         elt = np.where(total > 0, elt_num / safe, 0.0)
+        self._shares_key = (open_, st.weight, st.delay)
+        self._shares = (share, elt)
         return share, elt
 
     # ------------------------------------------------------------- steady state
