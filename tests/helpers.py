@@ -197,7 +197,7 @@ def two_stage(events: list[dict[str, Any]] | None = None, weeks: int = 80) -> Sc
                     "supplier": "eu_store",
                     "buyer": "eu_ev",
                     "commodity": "magnet",
-                    "lead_time_days": 3,
+                    "lead_time_days": 4,
                 },
             ],
             "events": events or [],
