@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures))
         return 0
 
+    load_before = os.getloadavg()[0]
     rows = []
     for replicates, record in QUICK if args.quick else FULL:
         print(
@@ -161,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         f"= {first['nodes']} nodes, {first['routes']} routes, {first['periods']} periods"
     )
     print(table(rows))
+    load_after = os.getloadavg()[0]
+    print(
+        f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after, "
+        f"on {os.cpu_count()} CPUs: other work on the machine slows every figure"
+    )
 
     from importlib.metadata import version
 
@@ -171,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "cases": rows,
     }
     if not args.no_save:
