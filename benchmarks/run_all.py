@@ -158,12 +158,66 @@ def _op_equivalents(t_chunk: float, chunk: int, plan: Any, ops: dict[str, float]
     }
 
 
+def _paired_ceiling(plan: Any, chunk: int, rounds: int) -> dict[str, Any]:
+    """Op-equivalents from rounds of (one chunk through the core, then the op on its shapes).
+
+    Pairing each core run with an op timing taken right after it keeps the
+    ratio honest when the machine's speed drifts (other work, frequency).
+    """
+    from reesim.engine.vector import run_vector
+    from reesim.sampling import draw_samples
+
+    nodes = plan.n_facilities + plan.n_sinks
+    widths = {"routes": plan.n_routes, "holdings": plan.n_holdings, "nodes": nodes}
+    per_round = []
+    for r in range(rounds):
+        smp = draw_samples(plan, 1, np.arange(r * chunk, (r + 1) * chunk))
+        t0 = time.perf_counter()
+        run_vector(plan, smp, frozenset())
+        t_chunk = time.perf_counter() - t0
+        ops = _ceiling(chunk, widths)
+        per_round.append(
+            {"chunk_s": t_chunk, "op_s": ops, **_op_equivalents(t_chunk, chunk, plan, ops)}
+        )
+    keys = [k for k, v in per_round[0].items() if isinstance(v, float)]
+    med = {k: float(np.median([x[k] for x in per_round])) for k in keys}
+    ops_med = {w: float(np.median([x["op_s"][w] for x in per_round])) for w in widths}
+    return {"chunk": chunk, "rounds": rounds, **med, "op_s": ops_med, "per_round": per_round}
+
+
+def _paired_simulate(name: str, reps: int, rounds: int) -> dict[str, Any]:
+    """Rounds of (kernel alone, then simulate()) on the same replicates: what simulate adds."""
+    import reesim
+    from reesim.plan import compile_plan
+    from reesim.simulate import default_chunk_size
+
+    sc = reesim.load_scenario(name)
+    plan = compile_plan(sc)
+    chunk = default_chunk_size(plan, frozenset())
+    kern, sim = [], []
+    for _ in range(rounds):
+        k = _kernel_run(plan, reps, chunk)
+        kern.append(k["kernel_s"] + k["sample_s"])
+        t0 = time.perf_counter()
+        reesim.simulate(sc, replicates=reps, seed=1, record="none")
+        sim.append(time.perf_counter() - t0)
+    return {
+        "replicates": reps,
+        "rounds": rounds,
+        "kernel_and_sampling_us_per_replicate": float(np.median(kern)) / reps * 1e6,
+        "simulate_us_per_replicate": float(np.median(sim)) / reps * 1e6,
+        "ratio_simulate_to_kernel": float(np.median(np.array(sim) / np.array(kern))),
+        "kernel_s": kern,
+        "simulate_s": sim,
+    }
+
+
 def kernel_section(quick: bool) -> dict[str, Any]:
     import reesim
     from reesim.plan import compile_plan
     from reesim.simulate import default_chunk_size
 
-    budget = 25.0 if quick else 150.0
+    budget = 12.0 if quick else 240.0
     ladder = [10**3, 10**4, 10**5, 10**6]
     out: dict[str, Any] = {}
     for name in ("default", "world-2024"):
@@ -195,6 +249,7 @@ def kernel_section(quick: bool) -> dict[str, Any]:
                 log(f"  kernel {name} R={reps}: skipped (predicted {predicted:.0f} s)")
                 continue
             repeats = 5 if predicted < 1 else 3 if predicted < 15 else 1
+            repeats = max(1, min(repeats, int((budget - spent) / max(predicted, 1e-9))))
             runs = [_kernel_run(plan, reps, chunk) for _ in range(repeats)]
             spent += sum(r["kernel_s"] + r["sample_s"] for r in runs)
             k_med = float(np.median([r["kernel_s"] for r in runs]))
@@ -218,38 +273,23 @@ def kernel_section(quick: bool) -> dict[str, Any]:
                 f"  kernel {name} R={reps}: {k_med:.2f} s kernel + {s_med:.2f} s sampling, "
                 f"{row['nrp_per_s']:.3g} nrp/s"
             )
-        # The ceiling, measured now, in this process, on arrays of the state's shape.
-        timed = [r for r in rows if "skipped" not in r]
-        c_med = float(np.median([r["chunk_kernel_median_s"] for r in timed]))
-        ops = _ceiling(
-            chunk, {"routes": plan.n_routes, "holdings": plan.n_holdings, "nodes": nodes}
-        )
-        ceiling = {"chunk": chunk, "op_s": ops, **_op_equivalents(c_med, chunk, plan, ops)}
+        ceiling = _paired_ceiling(plan, chunk, 5 if quick else 7)
         log(
             f"  ceiling {name} chunk {chunk}: "
             f"{ceiling['op_equivalents_per_node_rep_period']:.0f} op-equivalents per nrp"
         )
         alt = None
         if not quick:
-            big = 1024
-            t_big = float(np.median([_kernel_run(plan, big, big)["kernel_s"] for _ in range(3)]))
-            ops_big = _ceiling(
-                big, {"routes": plan.n_routes, "holdings": plan.n_holdings, "nodes": nodes}
-            )
-            alt = {"chunk": big, "op_s": ops_big, **_op_equivalents(t_big, big, plan, ops_big)}
+            alt = _paired_ceiling(plan, 1024, 3)
             log(
-                f"  ceiling {name} chunk {big}: "
+                f"  ceiling {name} chunk 1024: "
                 f"{alt['op_equivalents_per_node_rep_period']:.0f} op-equivalents per nrp"
             )
-        # What a user waits for per replicate: simulate() adds sampling, metrics and collection.
-        sim = _per_rep(reesim.load_scenario(name), 1000, "vector", 1 if quick else 3)[0]
-        kernel_1000 = next((r["us_per_replicate"] for r in timed if r["replicates"] == 1000), None)
-        simulate = {
-            "replicates": 1000,
-            "us_per_replicate": sim * 1e6,
-            "kernel_us_per_replicate": kernel_1000,
-        }
-        log(f"  simulate {name} R=1000: {sim * 1e6:.0f} us/replicate")
+        simulate = _paired_simulate(name, 1000, 3 if quick else 5)
+        log(
+            f"  simulate {name} R=1000: {simulate['simulate_us_per_replicate']:.0f} us/replicate, "
+            f"{simulate['ratio_simulate_to_kernel']:.2f}x the kernel alone"
+        )
         out[name] = {
             **info,
             "ladder": rows,
@@ -261,17 +301,6 @@ def kernel_section(quick: bool) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ des
-def _per_rep(sc: Any, reps: int, engine: str, repeats: int) -> tuple[float, list[float]]:
-    import reesim
-
-    walls = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        reesim.simulate(sc, replicates=reps, seed=1, engine=engine, record="none")
-        walls.append(time.perf_counter() - t0)
-    return float(np.median(walls)) / reps, walls
-
-
 def des_section(quick: bool) -> dict[str, Any]:
     if importlib.util.find_spec("reesim.engine.des") is None:
         return {"skipped": "reesim.engine.des is not there yet (engine='des' not available)"}
@@ -279,6 +308,7 @@ def des_section(quick: bool) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     budget = 20.0 if quick else 90.0
+    rounds = 3 if quick else 5
     for name in ("world-2024", "default"):
         sc = reesim.load_scenario(name)
         try:
@@ -288,23 +318,30 @@ def des_section(quick: bool) -> dict[str, Any]:
         except Exception as exc:  # a reference engine still being written may fail
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
-        reps = int(max(1, min(20, (budget / 2) / (3 * probe))))
-        des, des_walls = _per_rep(sc, reps, "des", 3)
-        vec, vec_walls = _per_rep(sc, 1000, "vector", 3)
-        agree = _engines_agree(sc, min(reps, 8))
+        reps = int(max(1, min(20, (budget / 2) / (rounds * probe))))
+        des, vec = [], []
+        for _ in range(rounds):  # interleaved, so both see the same machine
+            t0 = time.perf_counter()
+            reesim.simulate(sc, replicates=reps, seed=1, engine="des", record="none")
+            des.append((time.perf_counter() - t0) / reps)
+            t0 = time.perf_counter()
+            reesim.simulate(sc, replicates=1000, seed=1, engine="vector", record="none")
+            vec.append((time.perf_counter() - t0) / 1000)
+        ratio = float(np.median(np.array(des) / np.array(vec)))
         out[name] = {
             "des_replicates": reps,
-            "des_per_replicate_s": des,
-            "des_walls_s": des_walls,
             "vector_replicates": 1000,
-            "vector_per_replicate_s": vec,
-            "vector_walls_s": vec_walls,
-            "ratio": des / vec,
-            "agreement": agree,
+            "rounds": rounds,
+            "des_per_replicate_s": float(np.median(des)),
+            "vector_per_replicate_s": float(np.median(vec)),
+            "des_per_replicate_all_s": des,
+            "vector_per_replicate_all_s": vec,
+            "ratio": ratio,
+            "agreement": _engines_agree(sc, min(reps, 8)),
         }
         log(
-            f"  des {name}: des {des * 1e3:.1f} ms/rep, vector {vec * 1e3:.3f} ms/rep, "
-            f"ratio {des / vec:.0f}x"
+            f"  des {name}: des {np.median(des) * 1e3:.1f} ms/rep, vector "
+            f"{np.median(vec) * 1e3:.3f} ms/rep, ratio {ratio:.0f}x"
         )
     return out
 
@@ -341,12 +378,29 @@ def peer_section(quick: bool) -> dict[str, Any]:
     if not (mine["ok"] and theirs["ok"]):
         out["skipped"] = "a tool missed the closed form; not timed"
         return out
-    snp = supplynetpy_chain.time_per_replicate(5 if quick else 15)
-    ree = reesim_chain.time_per_replicate(1000 if quick else 10_000, 3)
-    out.update(supplynetpy=snp, reesim=ree, ratio=snp["per_replicate_s"] / ree["per_replicate_s"])
+    rounds, snp_n, ree_n = (3, 3, 1000) if quick else (5, 5, 5000)
+    snp, ree = [], []
+    for _ in range(rounds):  # interleaved, so both see the same machine
+        snp.append(supplynetpy_chain.time_per_replicate(snp_n)["per_replicate_s"])
+        ree.append(reesim_chain.time_per_replicate(ree_n, 1)["per_replicate_s"])
+    ratio = float(np.median(np.array(snp) / np.array(ree)))
+    out.update(
+        rounds=rounds,
+        supplynetpy={
+            "replicates_per_round": snp_n,
+            "per_replicate_s": float(np.median(snp)),
+            "per_round_s": snp,
+        },
+        reesim={
+            "replicates_per_round": ree_n,
+            "per_replicate_s": float(np.median(ree)),
+            "per_round_s": ree,
+        },
+        ratio=ratio,
+    )
     log(
-        f"  peer: SupplyNetPy {snp['per_replicate_s'] * 1e3:.1f} ms/rep, reesim "
-        f"{ree['per_replicate_s'] * 1e6:.0f} us/rep, ratio {out['ratio']:.0f}x"
+        f"  peer: SupplyNetPy {np.median(snp) * 1e3:.1f} ms/rep, reesim "
+        f"{np.median(ree) * 1e6:.0f} us/rep, ratio {ratio:.0f}x"
     )
     return out
 
@@ -426,15 +480,17 @@ def markdown(res: dict[str, Any]) -> str:
             else:
                 row(
                     f"kernel {name}, {r['replicates']:.0e} replicates (chunk {s['chunk']})",
-                    f"{r['nrp_per_s']:.3g} nrp/s, {r['us_per_replicate']:.0f} us/replicate "
+                    f"{r['nrp_per_s']:.3g} nrp/s ({r['nrp_per_s_chunk_median']:.3g} by the "
+                    f"median chunk), {r['us_per_replicate']:.0f} us/replicate "
                     f"(+{r['sample_s'] / r['replicates'] * 1e6:.0f} us sampling)",
                 )
         sim = s.get("simulate_1000")
         if sim:
             row(
                 f"simulate() {name}, 1,000 replicates, record='none'",
-                f"{sim['us_per_replicate']:.0f} us/replicate (kernel alone "
-                f"{sim['kernel_us_per_replicate'] or float('nan'):.0f} us)",
+                f"{sim['simulate_us_per_replicate']:.0f} us/replicate = "
+                f"{sim['ratio_simulate_to_kernel']:.2f}x sampling + kernel "
+                f"({sim['kernel_and_sampling_us_per_replicate']:.0f} us), interleaved",
             )
         for key in ("ceiling", "ceiling_chunk_1024"):
             c = s.get(key)
@@ -444,7 +500,8 @@ def markdown(res: dict[str, Any]) -> str:
                     f"op-equivalents per nrp, {name}, chunk {c['chunk']}",
                     f"{oe:.0f} ({c['ns_per_node_rep_period']:.0f} ns/nrp; one op "
                     f"{c['op_ns_per_element_holdings']:.2f} ns/element; a period = "
-                    f"{c['period_in_ops_on_holdings']:.0f} ops on (chunk x holdings))",
+                    f"{c['period_in_ops_on_holdings']:.0f} ops on (chunk x holdings); median of "
+                    f"{c['rounds']} paired rounds)",
                     f"<= {TARGET_OP_EQ:.0f}" if name == "world-2024" else "",
                     oe <= TARGET_OP_EQ if name == "world-2024" else None,
                 )
