@@ -18,9 +18,16 @@ from reesim.scenario import validate_file
 LIBRARY = Path(__file__).resolve().parents[1] / "scenarios"
 FILES = sorted(LIBRARY.glob("*.toml"))
 ASKED_FOR = {
-    "baseline", "replay-2010-japan", "replay-2025-licensing", "replay-2025-licensing-october",
-    "china-full-ban", "friendshoring-2030", "stockpiles", "myanmar-feed-cut",
-    "dual-circulation", "new-source",
+    "baseline",
+    "replay-2010-japan",
+    "replay-2025-licensing",
+    "replay-2025-licensing-october",
+    "china-full-ban",
+    "friendshoring-2030",
+    "stockpiles",
+    "myanmar-feed-cut",
+    "dual-circulation",
+    "new-source",
 }
 CONTROLLED_2010 = ("ndpr_oxide", "dytb_oxide", "ndpr_metal", "dytb_metal")
 
@@ -75,8 +82,9 @@ def test_file_runs(path: Path) -> None:
 
 
 def test_full_ban_hurts_users_outside_china_only() -> None:
-    res = reesim.simulate(reesim.load_scenario(LIBRARY / "china-full-ban.toml"),
-                          replicates=3, seed=5)
+    res = reesim.simulate(
+        reesim.load_scenario(LIBRARY / "china-full-ban.toml"), replicates=3, seed=5
+    )
     unmet = res.metrics.groupby(level="sink")["unmet_t"].min()
     # A ban of at least six months outlasts every user's stock (at most 26 weeks).
     assert (unmet[[s for s in unmet.index if s.startswith(("eu_", "us_", "jp_"))]] > 0).all()
@@ -88,8 +96,11 @@ def test_replay_2010_halts_controlled_goods_to_japan_only_during_the_halt() -> N
     res = reesim.simulate(sc, replicates=2, seed=3, record="all")
     ds = res.to_xarray()
     region = {f.id: f.region for f in sc.facilities} | {s.id: s.region for s in sc.sinks}
-    routes = [r for r in sc.routes if region[r.supplier] == "CN" and region[r.buyer] == "JP"
-              and r.commodity in CONTROLLED_2010]
+    routes = [
+        r
+        for r in sc.routes
+        if region[r.supplier] == "CN" and region[r.buyer] == "JP" and r.commodity in CONTROLLED_2010
+    ]
     assert routes, "no Chinese route to Japan carries the controlled goods"
     out = ds["departures"].sel(route=[r.key for r in routes]).sum("route")
     dates = ds["date"].values
@@ -100,8 +111,9 @@ def test_replay_2010_halts_controlled_goods_to_japan_only_during_the_halt() -> N
 
 
 def test_baseline_world_holds_until_2027() -> None:
-    res = reesim.simulate(reesim.load_scenario(LIBRARY / "baseline.toml"), replicates=3,
-                          seed=7, record="sinks")
+    res = reesim.simulate(
+        reesim.load_scenario(LIBRARY / "baseline.toml"), replicates=3, seed=7, record="sinks"
+    )
     ds = res.to_xarray()
     early = ds.sel(period=ds["date"] < np.datetime64("2027-01-01"))
     assert float((early["served"] / early["demand"]).min()) >= 0.99
@@ -111,11 +123,15 @@ def test_replay_script_writes_figures_and_tables(tmp_path: Path) -> None:
     script = LIBRARY.parent / "docs" / "validation" / "replays.py"
     proc = subprocess.run(
         [sys.executable, str(script), "--replicates", "6", "--out", str(tmp_path)],
-        capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
-        "replay-2010-japan.png", "replay-2025-licensing-october.png",
+        "replay-2010-japan.png",
+        "replay-2025-licensing-october.png",
         "replay-2025-licensing.png",
     ]
     assert "| JP departure |" in proc.stdout and "| KR |" in proc.stdout

@@ -40,10 +40,17 @@ def start_output(run: reesim.Results) -> dict[str, np.ndarray]:
     return {str(f): prod.sel(facility=f).values for f in prod["facility"].values}
 
 
-def _china_share(world: reesim.Scenario, out: dict[str, np.ndarray], stages: set[str],
-                 outputs: set[str] | None = None) -> np.ndarray:
-    ids = [f.id for f in world.facilities
-           if f.stage in stages and (outputs is None or f.output in outputs)]
+def _china_share(
+    world: reesim.Scenario,
+    out: dict[str, np.ndarray],
+    stages: set[str],
+    outputs: set[str] | None = None,
+) -> np.ndarray:
+    ids = [
+        f.id
+        for f in world.facilities
+        if f.stage in stages and (outputs is None or f.output in outputs)
+    ]
     cn = sum(out[i] for i in ids if world_region(world, i) == "CN")
     return cn / sum(out[i] for i in ids)
 
@@ -136,7 +143,8 @@ def test_undisturbed_world_stays_steady(run: reesim.Results) -> None:
 def test_every_number_in_the_world_file_carries_a_source() -> None:
     text = (resources.files("reesim") / "data" / "world-2024.toml").read_text()
     bare = [
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if re.match(r"\s*(capacity|demand)\s*=", line) and "#" not in line
     ]
     assert bare == []

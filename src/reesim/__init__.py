@@ -6,15 +6,24 @@ Load a scenario, simulate thousands of replicates, read shortage metrics::
     sc = reesim.load_scenario("default")
     res = reesim.simulate(sc, replicates=5000, seed=7)
     res.summary()
+
+The names below are loaded on first use, so that ``import reesim`` (and the
+``reesim`` command's ``--help``) does not pay for NumPy and pydantic.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from reesim.errors import ReesimError, ReesimWarning, ScenarioError
-from reesim.results import MassBalanceError, Results
-from reesim.scenario.load import list_builtin, load_scenario
-from reesim.scenario.model import Scenario
-from reesim.simulate import simulate
+
+if TYPE_CHECKING:
+    from reesim.results import MassBalanceError, Results
+    from reesim.scenario.load import list_builtin, load_scenario
+    from reesim.scenario.model import Scenario
+    from reesim.simulate import simulate
 
 try:
     __version__ = version("reesim")
@@ -33,3 +42,24 @@ __all__ = [
     "load_scenario",
     "simulate",
 ]
+
+_LAZY = {
+    "MassBalanceError": "reesim.results",
+    "Results": "reesim.results",
+    "list_builtin": "reesim.scenario.load",
+    "load_scenario": "reesim.scenario.load",
+    "Scenario": "reesim.scenario.model",
+    "simulate": "reesim.simulate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'reesim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
