@@ -104,6 +104,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "reesim": reesim.__version__,
+        "reesim_path": str(Path(reesim.__file__).parent),
         "cpu": cpu,
         "cpus": os.cpu_count(),
         "loadavg_start": os.getloadavg(),
@@ -158,6 +159,15 @@ def _op_equivalents(t_chunk: float, chunk: int, plan: Any, ops: dict[str, float]
     }
 
 
+def default_chunk_size(plan: Any) -> int:
+    """The chunk ``simulate(record="none")`` picks (its module was renamed simulate -> simulation)."""
+    try:
+        from reesim.simulation import default_chunk_size as pick
+    except ImportError:
+        from reesim.simulate import default_chunk_size as pick  # type: ignore[no-redef]
+    return int(pick(plan, frozenset()))
+
+
 def _paired_ceiling(plan: Any, chunk: int, rounds: int) -> dict[str, Any]:
     """Op-equivalents from rounds of (one chunk through the core, then the op on its shapes).
 
@@ -189,11 +199,10 @@ def _paired_simulate(name: str, reps: int, rounds: int) -> dict[str, Any]:
     """Rounds of (kernel alone, then simulate()) on the same replicates: what simulate adds."""
     import reesim
     from reesim.plan import compile_plan
-    from reesim.simulate import default_chunk_size
 
     sc = reesim.load_scenario(name)
     plan = compile_plan(sc)
-    chunk = default_chunk_size(plan, frozenset())
+    chunk = default_chunk_size(plan)
     kern, sim = [], []
     for _ in range(rounds):
         k = _kernel_run(plan, reps, chunk)
@@ -215,7 +224,6 @@ def _paired_simulate(name: str, reps: int, rounds: int) -> dict[str, Any]:
 def kernel_section(quick: bool) -> dict[str, Any]:
     import reesim
     from reesim.plan import compile_plan
-    from reesim.simulate import default_chunk_size
 
     budget = 12.0 if quick else 240.0
     ladder = [10**3, 10**4, 10**5, 10**6]
@@ -223,7 +231,7 @@ def kernel_section(quick: bool) -> dict[str, Any]:
     for name in ("default", "world-2024"):
         plan = compile_plan(reesim.load_scenario(name))
         nodes = plan.n_facilities + plan.n_sinks
-        chunk = default_chunk_size(plan, frozenset())
+        chunk = default_chunk_size(plan)
         info = {
             "facilities": plan.n_facilities,
             "sinks": plan.n_sinks,
@@ -582,18 +590,47 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _use_snapshot() -> None:
+    """Import reesim from a copy of src/ at git HEAD, here and in every subprocess.
+
+    Edits in progress in the working tree then cannot change or break a run.
+    """
+    import io
+    import tarfile
+    import tempfile
+
+    dest = Path(tempfile.mkdtemp(prefix="reesim-head-"))
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD", "src"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    src = str(dest / "src")
+    sys.path.insert(0, src)
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])
+    log(f"measuring the committed src/ copied to {src}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Run the reesim benchmark suite.")
     ap.add_argument("--quick", action="store_true", help="small sizes, ~2-3 minutes")
     ap.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
     ap.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
+    ap.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="measure the committed src/ (git HEAD) instead of the working tree",
+    )
     args = ap.parse_args()
     only = args.only.split(",") if args.only else list(SECTIONS)
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
         ap.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
     warnings.simplefilter("ignore")
+    if args.snapshot:
+        _use_snapshot()
     res: dict[str, Any] = {"quick": args.quick, "machine": machine(), "sections": only}
+    res["machine"]["snapshot_of_head"] = bool(args.snapshot)
     runners = {
         "kernel": kernel_section,
         "des": des_section,
