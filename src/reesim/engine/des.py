@@ -68,17 +68,18 @@ class Step(simpy.Event):
 
     def __init__(self, rep: Replicate, k: int, step: int) -> None:
         env = rep.env
-        if k < env.now or (k == env.now and step < rep.step):
+        now = env._now
+        if k < now or (k == now and step < rep.step):
             raise RuntimeError(
                 f"a process asked for period {k}, {STEP_NAMES[step]}, while period "
-                f"{env.now}, {STEP_NAMES.get(rep.step, 'start')} is running"
+                f"{now}, {STEP_NAMES.get(rep.step, 'start')} is running"
             )
         # Inlined from Event.__init__ and Timeout, which cannot set a priority.
         self.env = env
         self.callbacks = [rep.enter]
-        self._value = step
+        self._value = (k, step)
         self._ok = True
-        env.schedule(self, EventPriority(step), k - env.now)
+        env.schedule(self, EventPriority(step), k - now)
 
 
 class Replicate:
@@ -98,6 +99,7 @@ class Replicate:
         self.plan, self.smp, self.n, self.out = plan, smp, n, out
         self.env = simpy.Environment()
         self.step = -1
+        self._steps: dict[tuple[int, int], Step] = {}
         self.n_periods = plan.n_periods
         self.dt = plan.dt
         self.ledger = {key: np.zeros(len(plan.commodity_ids)) for key in _FLOWS}
@@ -118,7 +120,7 @@ class Replicate:
             cover = float(p["in_cover_weeks"][i]) * 7.0 / plan.period_days
             self._plant(f).inputs.append((self.holdings[int(h)], float(p["in_amount"][i]), cover))
         for i, (f, h) in enumerate(zip(plan.co_fac, plan.co_h, strict=True)):
-            self._plant(f).coproducts.append((self.holdings[int(h)], float(p["co_amount"][i])))
+            self._plant(f).add_coproduct(self.holdings[int(h)], float(p["co_amount"][i]))
         for i, (f, c) in enumerate(zip(plan.by_fac, plan.by_commodity, strict=True)):
             self._plant(f).byproducts.append((int(c), float(p["by_amount"][i])))
         self.sinks = [
@@ -157,20 +159,29 @@ class Replicate:
 
     # ------------------------------------------------------------------ SimPy glue
     def at(self, k: int, step: int) -> Step:
-        """The event a process waits on to act in period ``k`` at sub-step ``step``."""
-        return Step(self, k, step)
+        """The event processes wait on to act in period ``k`` at sub-step ``step``.
+
+        Every process that waits for the same (k, step) shares one event, so
+        a sub-step costs one entry in SimPy's queue however many nodes act in it.
+        """
+        event = self._steps.get((k, step))
+        if event is None:
+            event = self._steps[(k, step)] = Step(self, k, step)
+        return event
 
     def enter(self, event: simpy.Event) -> None:
         """Callback of every :class:`Step`: remember which sub-step is running."""
-        self.step = event._value
+        key = event._value
+        self.step = key[1]
+        self._steps.pop(key, None)
 
     def process(self, gen: Generator[Any, Any, None]) -> None:
         self.env.process(gen)
 
     def dispatch(self, shipment: Shipment) -> None:
-        """Put a shipment on its way: a timed event lands it at the receive step."""
+        """Put a shipment on its way: its own timed event lands it at the receive step."""
         shipment.route.in_transit.append(shipment)
-        self.at(shipment.lands, RECEIVE).callbacks.append(shipment.land)
+        Step(self, shipment.lands, RECEIVE).callbacks.append(shipment.land)
 
     def param(self, name: str, index: int) -> float:
         return float(self.smp.params[name][self.n, index])

@@ -240,6 +240,7 @@ class Plant(Node):
         self.inputs: list[tuple[Holding, float, float]] = []  # (holding, amount, cover periods)
         self.coproducts: list[tuple[Holding, float]] = []
         self.byproducts: list[tuple[int, float]] = []  # (commodity, amount)
+        self._supplies = [out]
 
     @property
     def capacity(self) -> float:
@@ -259,7 +260,12 @@ class Plant(Node):
         return self.capacity * self.dt
 
     def supplies(self) -> list[Holding]:
-        return [self.out, *[h for h, _ in self.coproducts]]
+        """The holdings it sells from: reference output, then co-products."""
+        return self._supplies
+
+    def add_coproduct(self, holding: Holding, amount: float) -> None:
+        self.coproducts.append((holding, amount))
+        self._supplies.append(holding)
 
     def produce(self, rep: Replicate) -> None:
         """Step 3: x = min(capacity, scarcest input, room under the output cap)."""
