@@ -173,7 +173,7 @@ def test_run_by_sector_groups_rows(capsys: pytest.CaptureFixture[str]) -> None:
 def test_progress_only_on_a_terminal_and_not_quiet(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    module = sys.modules["reesim.simulate"]
+    module = sys.modules["reesim.simulation"]
     real = module.simulate
     seen: list[object] = []
 
@@ -334,7 +334,7 @@ def test_unexpected_failure_exits_1(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(sys.modules["reesim.simulate"], "simulate", boom)
+    monkeypatch.setattr(sys.modules["reesim.simulation"], "simulate", boom)
     code, _, err = run_cli(capsys, "run", "-n", "2")
     assert code == 1
     assert err == "reesim: error: RuntimeError: engine exploded\n"

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reesim.simulate import simulate
+from reesim.simulation import simulate
 from tests.helpers import chain, day
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from reesim.errors import ReesimWarning
 from reesim.scenario import Scenario
-from reesim.simulate import simulate
+from reesim.simulation import simulate
 from tests.helpers import START, day
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reesim.plan import compile_plan
-from reesim.simulate import simulate
+from reesim.simulation import simulate
 from tests.helpers import day, two_stage
 
 ALL_EVENTS = [

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reesim.errors import ReesimWarning
 from reesim.scenario import Scenario
-from reesim.simulate import simulate
+from reesim.simulation import simulate
 from reesim.testing.checks import assert_invariants
 from reesim.testing.strategies import networks, scenarios
 

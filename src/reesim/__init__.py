@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from reesim.results import MassBalanceError, Results
     from reesim.scenario.load import list_builtin, load_scenario
     from reesim.scenario.model import Scenario
-    from reesim.simulate import simulate
+    from reesim.simulation import simulate
 
 try:
     __version__ = version("reesim")
@@ -49,7 +49,7 @@ _LAZY = {
     "list_builtin": "reesim.scenario.load",
     "load_scenario": "reesim.scenario.load",
     "Scenario": "reesim.scenario.model",
-    "simulate": "reesim.simulate",
+    "simulate": "reesim.simulation",
 }
 
 

@@ -252,7 +252,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if target is not None and target.exists() and not args.overwrite:
         raise UsageError(f"{target} exists; pass --overwrite to replace it")
     scenario = _load(args.scenario)
-    from reesim.simulate import simulate
+    from reesim.simulation import simulate
 
     progress = bool(sys.stderr.isatty() and not args.quiet)
     started = time.perf_counter()

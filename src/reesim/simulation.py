@@ -124,7 +124,7 @@ def simulate(
 
     report, close = _progress(progress, int(replicates))
     started = time.perf_counter()
-    collector = _Collector(plan, keep)
+    collector = _Collector(plan, keep, int(replicates))
     seen_warnings: set[str] = set()
     for msg in plan.warnings:
         seen_warnings.add(msg)
@@ -138,7 +138,7 @@ def simulate(
                 if msg not in seen_warnings:
                     seen_warnings.add(msg)
                     warnings.warn(msg, ReesimWarning, stacklevel=2)
-            collector.add(out, samples.ev_k0, samples.ev_happens)
+            collector.add(lo, out, samples.ev_k0, samples.ev_happens)
             report(int(idx[-1]) + 1, int(replicates))
     finally:
         close()
@@ -160,51 +160,60 @@ def start_periods(plan: Plan, ev_k0: np.ndarray, happens: np.ndarray) -> np.ndar
 
 
 class _Collector:
-    """Gathers metrics, series and ledgers chunk by chunk."""
+    """Gathers metrics, series and ledgers chunk by chunk into preallocated arrays.
 
-    def __init__(self, plan: Plan, keep: frozenset[str]) -> None:
+    Arrays for all replicates are allocated when the first chunk arrives and
+    filled in place, so the peak memory of a run is what it returns plus one
+    chunk, never twice what it returns.
+    """
+
+    SERIES = {
+        "sinks": ("demand", "served"),
+        "production": ("production",),
+        "flows": ("departures", "arrivals"),
+        "inventory": ("inventory", "in_transit"),
+    }
+
+    def __init__(self, plan: Plan, keep: frozenset[str], total: int) -> None:
         self.plan = plan
         self.keep = keep
-        self.metrics: dict[str, list[dict[str, np.ndarray]]] = {g: [] for g in GROUPINGS}
-        self.series: dict[str, list[np.ndarray]] = {}
-        self.ledger: dict[str, list[np.ndarray]] = {}
-        self.start: list[np.ndarray] = []
+        self.total = total
         self.groups = {g: _group_matrix(plan, g) for g in GROUPINGS}
+        self.metrics: dict[str, dict[str, np.ndarray]] = {}
+        self.series: dict[str, np.ndarray] = {}
+        self.ledger: dict[str, np.ndarray] = {}
+        self.start = np.full(total, np.nan)
 
-    def add(self, out: ChunkOutput, ev_k0: np.ndarray, happens: np.ndarray) -> None:
+    def _put(self, store: dict[str, np.ndarray], name: str, lo: int, value: np.ndarray) -> None:
+        if name not in store:
+            store[name] = np.empty((self.total, *value.shape[1:]), dtype=value.dtype)
+        store[name][lo : lo + value.shape[0]] = value
+
+    def add(self, lo: int, out: ChunkOutput, ev_k0: np.ndarray, happens: np.ndarray) -> None:
         plan = self.plan
         start = start_periods(plan, ev_k0, happens)
-        self.start.append(start)
+        self.start[lo : lo + start.shape[0]] = start
         for g, (_, matrix) in self.groups.items():
             demand = out.demand if g == "sink" else out.demand @ matrix
             served = out.served if g == "sink" else out.served @ matrix
-            self.metrics[g].append(
-                shortage_metrics(demand, served, start, plan.threshold, plan.period_days)
-            )
-        names = {
-            "sinks": ("demand", "served"),
-            "production": ("production",),
-            "flows": ("departures", "arrivals"),
-            "inventory": ("inventory", "in_transit"),
-        }
+            values = shortage_metrics(demand, served, start, plan.threshold, plan.period_days)
+            store = self.metrics.setdefault(g, {})
+            for name, value in values.items():
+                self._put(store, name, lo, np.asarray(value))
         for key in self.keep:
-            for name in names[key]:
-                self.series.setdefault(name, []).append(getattr(out, name))
+            for name in self.SERIES[key]:
+                self._put(self.series, name, lo, getattr(out, name))
         for name, value in out.ledger.items():
-            self.ledger.setdefault(name, []).append(value)
+            self._put(self.ledger, name, lo, value)
 
     def results(self, **kw: object) -> Results:
-        cat = lambda chunks: np.concatenate(chunks, axis=0)  # noqa: E731
-        metrics = {
-            g: (self.groups[g][0], {k: cat([c[k] for c in chunks]) for k in chunks[0]})
-            for g, chunks in self.metrics.items()
-        }
+        metrics = {g: (self.groups[g][0], self.metrics[g]) for g in GROUPINGS}
         return Results(
             plan=self.plan,
             metrics=metrics,
-            series={k: cat(v) for k, v in self.series.items()},
-            ledger={k: cat(v) for k, v in self.ledger.items()},
-            start=cat(self.start),
+            series=self.series,
+            ledger=self.ledger,
+            start=self.start,
             record=self.keep,
             **kw,  # type: ignore[arg-type]
         )

@@ -265,9 +265,12 @@ class _Core:
                 np.minimum(1.0, st.quota_dt / np.where(total > 0, total, 1.0)),
                 1.0,
             )
-            ship *= np.where(quotas.match[None, :, :], factor[:, :, None], 1.0).min(axis=1)
-        inv -= self.by_src(ship)
-        np.maximum(inv, 0.0, out=inv)
+            allocated = ship
+            ship = ship * np.where(quotas.match[None, :, :], factor[:, :, None], 1.0).min(axis=1)
+            remaining += self.by_src(allocated - ship)  # what a quota holds back stays
+        # The supplier keeps exactly what allocation left: subtracting the shipped sum
+        # instead could leave a rounding residue (1e-15 t) that reads as stock on hand.
+        self.inv = inv = remaining
         transit = self.lead_int + st.delay.astype(np.int64) if self.any_licence else self.lead_int
         arrive = (k + transit) % self.ring_len
         flat = self.ring.reshape(-1)
