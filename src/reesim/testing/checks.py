@@ -121,7 +121,9 @@ def _metric_mismatch(name: str, a: Any, b: Any, labels: list[str]) -> str | None
         same_inf = np.isinf(a) & np.isinf(b) & (a == b)
         finite = np.isfinite(a) & np.isfinite(b)
         scale = np.nanmax(np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0), initial=0.0)
-        close = finite & (np.abs(a - b) <= RTOL * np.maximum(np.abs(a), np.abs(b)) + 1e-12 * scale)
+        with np.errstate(invalid="ignore"):  # inf - inf: settled by same_inf
+            gap = np.abs(a - b)
+        close = finite & (gap <= RTOL * np.maximum(np.abs(a), np.abs(b)) + ATOL_SCALE * scale)
         bad = ~(both_nan | same_inf | close)
     if not bad.any():
         return None

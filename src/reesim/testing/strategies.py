@@ -83,13 +83,12 @@ def networks(
     horizon
         Smallest and largest number of periods.
     """
-    kw = locals()
+    kw = dict(locals())
+    _check_sizes(max_facilities, max_sinks, commodities, period, horizon)
     return build_network(**kw).map(lambda net: net.scenario([], {}))
 
 
-@st.composite
 def scenarios(
-    draw: st.DrawFn,
     *,
     event_kinds: Sequence[str] = EVENT_KINDS,
     min_events: int = 0,
@@ -108,7 +107,7 @@ def scenarios(
     distributions: bool = False,
     period: str | None = None,
     horizon: tuple[int, int] = (10, 52),
-) -> Scenario:
+) -> st.SearchStrategy[Scenario]:
     """Valid scenarios: a network from :func:`networks` plus random events.
 
     Parameters
@@ -124,15 +123,67 @@ def scenarios(
     stockpiles, growth, route_capacity, overrides, distributions, period, horizon
         As for :func:`networks`.
 
+    Raises
+    ------
+    ValueError
+        At once, for an unknown event kind or an impossible size.
+
     Notes
     -----
     Event values may be distributions (dates, durations, delays, shares);
     starts may fall beyond the horizon or have a probability below 1, so an
     event may not happen in some replicates.
     """
+    kw = dict(locals())
     unknown = sorted(set(event_kinds) - set(EVENT_KINDS))
     if unknown:
         raise ValueError(f"event_kinds: unknown kinds {unknown}; choose from {list(EVENT_KINDS)}")
+    if not 0 <= min_events <= max(min_events, max_events):
+        raise ValueError(f"need 0 <= min_events (got {min_events})")
+    _check_sizes(max_facilities, max_sinks, commodities, period, horizon)
+    return _scenarios(**kw)
+
+
+def _check_sizes(
+    max_facilities: int,
+    max_sinks: int,
+    commodities: int,
+    period: str | None,
+    horizon: tuple[int, int],
+) -> None:
+    if max_facilities < 2 or max_sinks < 1 or commodities < 2:
+        raise ValueError(
+            "need max_facilities >= 2, max_sinks >= 1 and commodities >= 2 (got "
+            f"{max_facilities}, {max_sinks}, {commodities})"
+        )
+    if period is not None and period not in PERIODS:
+        raise ValueError(f"period must be one of {list(PERIODS)} or None (got {period!r})")
+    if not 1 <= horizon[0] <= horizon[1]:
+        raise ValueError(f"horizon must be (min, max) periods with 1 <= min <= max (got {horizon})")
+
+
+@st.composite
+def _scenarios(
+    draw: st.DrawFn,
+    *,
+    event_kinds: Sequence[str],
+    min_events: int,
+    max_events: int,
+    events: bool,
+    max_facilities: int,
+    max_sinks: int,
+    commodities: int,
+    assembly_tree: bool,
+    coproducts: bool,
+    coproduct_surplus: bool,
+    stockpiles: bool,
+    growth: bool,
+    route_capacity: bool,
+    overrides: bool,
+    distributions: bool,
+    period: str | None,
+    horizon: tuple[int, int],
+) -> Scenario:
     net = draw(
         build_network(
             max_facilities=max_facilities,
