@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -184,10 +186,25 @@ def test_engines_agree_without_events(sc: Scenario, seed: int) -> None:
 
 
 # ------------------------------------------------------------ fixed scenarios
-def test_engines_agree_on_the_default_scenario() -> None:
+LIBRARY = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", ["default", "world-2024"])
+def test_engines_agree_on_the_builtin_scenarios(name: str) -> None:
     from reesim.scenario.load import load_scenario
 
-    check_agree(load_scenario("default"), seed=2024, replicates=4)
+    check_agree(load_scenario(name), seed=2024, replicates=3)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=[p.stem for p in LIBRARY])
+def test_engines_agree_on_the_scenario_library(path: Path) -> None:
+    """The calibrated world with each library scenario's events (one replicate each)."""
+    from reesim.scenario.load import load_scenario
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReesimWarning)
+        sc = load_scenario(path)
+    check_agree(sc, seed=7, replicates=1)
 
 
 # ------------------------------------------------------------ regression cases
