@@ -28,6 +28,8 @@ __all__ = ["Buyer", "Holding", "Plant", "Route", "Shipment", "Store", "allocate"
 
 # Sub-steps of a period, in the order of the model (section 6 of docs/model.md).
 # They are SimPy event priorities: at one simulated time, a lower value runs first.
+# They start above SimPy's own URGENT (0) and NORMAL (1), so that processes are
+# initialised before any sub-step of period 0 runs.
 EVENTS, START, OPEN, RECEIVE, PRODUCE, CONSUME, ORDER, ALLOCATE, QUOTA, SHIP, RECORD = range(10, 21)
 #: Names of the sub-steps, for messages.
 STEP_NAMES = {
