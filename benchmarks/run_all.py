@@ -469,7 +469,8 @@ def markdown(res: dict[str, Any]) -> str:
     lines = [
         f"# reesim benchmarks, {m['date']}{' (quick)' if res['quick'] else ''}",
         "",
-        f"commit {m['commit']}{' (src modified)' if m['src_modified'] else ''}, Python "
+        f"commit {m['commit']}"
+        f"{' (src/ as committed)' if m.get('snapshot_of_head') else ' (working tree, src modified)' if m['src_modified'] else ''}, Python "
         f"{m['python']}, NumPy {m['numpy']}, {m['cpus']} CPUs ({m['cpu']}), load average "
         f"{m['loadavg_start'][0]:.1f} at start. Medians over repeated runs; ratios from this "
         f"run. nrp = node-replicate-period; nodes = facilities + sinks.",
@@ -621,7 +622,11 @@ def main() -> None:
         action="store_true",
         help="measure the committed src/ (git HEAD) instead of the working tree",
     )
+    ap.add_argument("--render", type=Path, help="only rewrite the .md of this results .json")
     args = ap.parse_args()
+    if args.render:
+        args.render.with_suffix(".md").write_text(markdown(json.loads(args.render.read_text())))
+        return
     only = args.only.split(",") if args.only else list(SECTIONS)
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
