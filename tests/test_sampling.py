@@ -122,3 +122,24 @@ def test_vectorised_seed_words_equal_numpy(seed: int, draw_id: int) -> None:
     np.testing.assert_array_equal(
         seed_words(seed, reps, draw_id), np.array(expected, dtype=np.uint64)
     )
+
+
+def test_normal_quantile_matches_scipy_without_importing_it() -> None:
+    import subprocess
+    import sys
+
+    from scipy.special import ndtri
+
+    from reesim.scenario.distributions import _ndtri
+
+    rng = np.random.default_rng(3)
+    u = np.concatenate(
+        [rng.random(50_000), np.logspace(-300, -1, 400), 1 - np.logspace(-16, -1, 400)]
+    )
+    np.testing.assert_allclose(_ndtri(u), ndtri(u), rtol=5e-15, atol=0)
+    code = (
+        "import sys, reesim; reesim.simulate('default', replicates=3, seed=1); "
+        "print('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
