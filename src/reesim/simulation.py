@@ -54,14 +54,25 @@ def resolve_record(
 
 
 def default_chunk_size(plan: Plan, record: frozenset[str]) -> int:
-    """Replicates per chunk so that one chunk's series stay near 64 MiB."""
-    per_period = 2 * plan.n_sinks + 3 * plan.n_routes + 2 * plan.n_holdings
+    """Replicates per chunk: one chunk's series and engine state stay near 64 MiB.
+
+    Chunks of more than 1,024 replicates are not faster per replicate (the
+    arrays outgrow the caches), so that is the largest default.
+    """
+    per_period = 2 * plan.n_sinks
     if "production" in record:
         per_period += plan.n_facilities
     per_period += 2 * plan.n_routes if "flows" in record else 0
     per_period += 2 * plan.n_holdings if "inventory" in record else 0
-    per_rep = max(1, per_period * max(1, plan.n_periods) * 8)
-    return int(np.clip(CHUNK_BUDGET // per_rep, 16, 4096))
+    # The engine's state: the in-transit ring (lead times plus licence delays, in
+    # periods) and a few dozen working arrays over routes, holdings and facilities.
+    lead = plan.params["route_lead_days"]
+    ring = 1 + (float(lead.max()) / plan.period_days if lead.size else 1.0)
+    delays = plan.params.get("ev_value", np.zeros(0))[plan.licences.event]
+    ring += float(np.nansum(delays)) / plan.period_days if delays.size else 0.0
+    state = ring * plan.n_routes + 40 * (plan.n_routes + plan.n_holdings + plan.n_facilities)
+    per_rep = max(1.0, (per_period * max(1, plan.n_periods) + state) * 8)
+    return int(np.clip(CHUNK_BUDGET // per_rep, 16, 1024))
 
 
 def simulate(
