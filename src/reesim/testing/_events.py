@@ -238,6 +238,7 @@ def draw_events(
             continue
         _dates(draw, net, ev)
         if draw(st.integers(0, 2)):
-            ev["id"] = f"{ev['kind'].replace('_', '-')}-{n}" if draw(st.booleans()) else f"ev{n}"
+            # Never of the form "<kind>-<index>": that is the default id of an unnamed event.
+            ev["id"] = f"e{n}-{ev['kind'].replace('_', '-')}" if draw(st.booleans()) else f"ev{n}"
         out.append(ev)
     return out
