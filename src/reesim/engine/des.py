@@ -272,20 +272,8 @@ def run_des(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
     ChunkOutput
         Sink series (always), the requested series and the mass ledger.
     """
-    n_rep, n = smp.n, plan.n_periods
-    zeros = lambda *shape: np.zeros((n_rep, n, *shape))  # noqa: E731
-    out = ChunkOutput(
-        plan=plan,
-        replicates=smp.replicates,
-        recorded=record,
-        demand=zeros(plan.n_sinks),
-        served=zeros(plan.n_sinks),
-        production=zeros(plan.n_facilities) if "production" in record else None,
-        departures=zeros(plan.n_routes) if "flows" in record else None,
-        arrivals=zeros(plan.n_routes) if "flows" in record else None,
-        inventory=zeros(plan.n_holdings) if "inventory" in record else None,
-        in_transit=zeros(plan.n_holdings) if "inventory" in record else None,
-    )
+    n_rep = smp.n
+    out = ChunkOutput.empty(plan, smp, record)
     ledgers: list[dict[str, FloatArray]] = []
     worst: dict[int, float] = {}
     short: set[int] = set()

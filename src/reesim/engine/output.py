@@ -69,6 +69,27 @@ class ChunkOutput:
     warnings: list[str] = field(default_factory=list)
     _hold: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def empty(cls, plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
+        """Zeroed series for a chunk: sink series always, the others as ``record`` asks."""
+        n_rep, n = smp.n, plan.n_periods
+
+        def zeros(width: int) -> FloatArray:
+            return np.zeros((n_rep, n, width))
+
+        return cls(
+            plan=plan,
+            replicates=smp.replicates,
+            recorded=record,
+            demand=zeros(plan.n_sinks),
+            served=zeros(plan.n_sinks),
+            production=zeros(plan.n_facilities) if "production" in record else None,
+            departures=zeros(plan.n_routes) if "flows" in record else None,
+            arrivals=zeros(plan.n_routes) if "flows" in record else None,
+            inventory=zeros(plan.n_holdings) if "inventory" in record else None,
+            in_transit=zeros(plan.n_holdings) if "inventory" in record else None,
+        )
+
     def record_step(
         self,
         k: int,
@@ -160,23 +181,10 @@ def new_output(
     transit0
         [R, E] shipments in transit at the start, per route.
     """
-    n_rep, n = smp.n, plan.n_periods
-    zeros = lambda *shape: np.zeros((n_rep, n, *shape))  # noqa: E731
-    out = ChunkOutput(
-        plan=plan,
-        replicates=smp.replicates,
-        recorded=record,
-        demand=zeros(plan.n_sinks),
-        served=zeros(plan.n_sinks),
-        production=zeros(plan.n_facilities) if "production" in record else None,
-        departures=zeros(plan.n_routes) if "flows" in record else None,
-        arrivals=zeros(plan.n_routes) if "flows" in record else None,
-        inventory=zeros(plan.n_holdings) if "inventory" in record else None,
-        in_transit=zeros(plan.n_holdings) if "inventory" in record else None,
-        warnings=list(warnings),
-    )
+    out = ChunkOutput.empty(plan, smp, record)
+    out.warnings = list(warnings)
     out.ledger["initial"] = out._per_commodity(inv0) + out._per_route_commodity(transit0)
-    n_h, n_c = plan.n_holdings, len(plan.commodity_ids)
+    n_rep, n_h, n_c = smp.n, plan.n_holdings, len(plan.commodity_ids)
     out._hold = {
         "produced": np.zeros((n_rep, n_h)),
         "consumed": np.zeros((n_rep, n_h)),

@@ -260,9 +260,11 @@ class _Core:
         if len(quotas.event):
             match = quotas.match.astype(np.float64)
             total = ship @ match.T
+            # min(1, Q dt / total) without dividing by a vanishing total.
+            limit = np.maximum(total, st.quota_dt)
             factor = np.where(
                 st.quota_active & (total > 0),
-                np.minimum(1.0, st.quota_dt / np.where(total > 0, total, 1.0)),
+                st.quota_dt / np.where(limit > 0, limit, 1.0),
                 1.0,
             )
             allocated = ship
