@@ -14,7 +14,6 @@ The names below are loaded on first use, so that ``import reesim`` (and the
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from reesim.errors import ReesimError, ReesimWarning, ScenarioError
@@ -25,10 +24,7 @@ if TYPE_CHECKING:
     from reesim.scenario.model import Scenario
     from reesim.simulation import simulate
 
-try:
-    __version__ = version("reesim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+__version__: str  # read from the installed package's metadata on first use
 
 __all__ = [
     "MassBalanceError",
@@ -53,7 +49,19 @@ _LAZY = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reesim")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
