@@ -266,7 +266,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         progress=progress,
     )
     wall = time.perf_counter() - started
-    summary = res.summary(by=args.by)
+    summary = res.summary_rows(by=args.by)
 
     title = f"{scenario.name}: {scenario.description}" if scenario.description else scenario.name
     print(title, file=out)

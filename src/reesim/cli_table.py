@@ -83,20 +83,28 @@ def format_summary(summary: Any, by: str = "sink", stream: TextIO | None = None)
     Parameters
     ----------
     summary
-        DataFrame indexed by (group, metric) with columns mean, p5, p50, p95, p_any.
+        :meth:`reesim.Results.summary_rows` (a list of dicts), or the DataFrame of
+        :meth:`reesim.Results.summary` indexed by (group, metric) with columns
+        mean, p5, p50, p95, p_any.
     by
         Name of the grouping, shown as the first column's title.
     stream
         Where the text will go (decides whether Unicode dashes can be used).
     """
     sym = symbols(stream)
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    if isinstance(summary, list):  # Results.summary_rows(): no pandas needed
+        table = {(str(r[by]), str(r["metric"])): r for r in summary}
+    else:
+        for (group, metric), row in summary.iterrows():
+            table[(str(group), str(metric))] = dict(row)
     groups: list[str] = []
-    for label in summary.index.get_level_values(0):
-        if label not in groups:
-            groups.append(label)
+    for group, _ in table:
+        if group not in groups:
+            groups.append(group)
 
     def cell(group: str, metric: str, stat: str) -> float:
-        return float(summary.loc[(group, metric), stat])
+        return float(table[(group, metric)][stat])
 
     rows = []
     for g in groups:

@@ -108,6 +108,25 @@ class Results:
         data = {name: np.asarray(values[name]).reshape(-1) for name in (*METRICS, *FLAGS)}
         return pd.DataFrame(data, index=index)
 
+    def summary_rows(self, by: str = "sink") -> list[dict[str, Any]]:
+        """The rows of :meth:`summary` as plain dicts (no pandas needed).
+
+        One dict per (group, metric) with keys ``by``, ``metric``, ``mean``,
+        ``p5``, ``p50``, ``p95``, ``p_any``, ``unit``.
+        """
+        labels, values = self._by(by)
+        happened = (
+            ~np.asarray(values["event_missing"][:, 0], dtype=bool) if labels else np.ones(0, bool)
+        )
+        rows = []
+        for g, label in enumerate(labels):
+            any_short = np.asarray(values["any_shortage"][:, g], dtype=bool)
+            p_any = float(any_short[happened].mean()) if happened.any() else np.nan
+            for name, unit in METRICS.items():
+                stats = summarise(np.asarray(values[name][:, g], dtype=np.float64))
+                rows.append({by: label, "metric": name, **stats, "p_any": p_any, "unit": unit})
+        return rows
+
     def summary(self, by: str = "sink") -> pd.DataFrame:
         """Shortage metrics across replicates.
 
@@ -121,20 +140,8 @@ class Results:
         """
         import pandas as pd
 
-        labels, values = self._by(by)
-        happened = (
-            ~np.asarray(values["event_missing"][:, 0], dtype=bool) if labels else np.ones(0, bool)
-        )
-        rows = []
-        for g, label in enumerate(labels):
-            any_short = np.asarray(values["any_shortage"][:, g], dtype=bool)
-            p_any = float(any_short[happened].mean()) if happened.any() else np.nan
-            for name, unit in METRICS.items():
-                stats = summarise(np.asarray(values[name][:, g], dtype=np.float64))
-                rows.append({by: label, "metric": name, **stats, "p_any": p_any, "unit": unit})
-        frame = pd.DataFrame(
-            rows, columns=[by, "metric", "mean", "p5", "p50", "p95", "p_any", "unit"]
-        )
+        columns = [by, "metric", "mean", "p5", "p50", "p95", "p_any", "unit"]
+        frame = pd.DataFrame(self.summary_rows(by), columns=columns)
         return frame.set_index([by, "metric"])
 
     def exceedance(
