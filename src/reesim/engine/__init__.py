@@ -1,7 +1,8 @@
 """Engines: turn a plan and a chunk's samples into series.
 
 ``vector`` is the vectorised NumPy core; ``des`` is the SimPy discrete-event
-reference. Both fill a :class:`~reesim.engine.output.ChunkOutput`.
+reference; ``numba`` is the optional compiled kernel (``pip install
+'reesim[fast]'``). All fill a :class:`~reesim.engine.output.ChunkOutput`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["ENGINES", "EngineFn", "get_engine"]
 EngineFn = Callable[[Plan, Samples, frozenset[str]], ChunkOutput]
 
 #: Engine names accepted by ``simulate(engine=...)`` and ``reesim run --engine``.
-ENGINES = ("vector", "des")
+ENGINES = ("vector", "des", "numba")
 
 
 def get_engine(name: str) -> EngineFn:
@@ -31,6 +32,14 @@ def get_engine(name: str) -> EngineFn:
         from reesim.engine.des import run_des
 
         return run_des
+    if name == "numba":
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            raise ReesimError("engine 'numba' needs numba: pip install 'reesim[fast]'") from None
+        from reesim.engine.compiled import run_numba
+
+        return run_numba
     raise ReesimError(
         f"engine must be one of {list(ENGINES)} (got {name!r}){did_you_mean(name, ENGINES)}"
     )
