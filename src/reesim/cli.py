@@ -149,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        choices=("vector", "des"),
+        choices=("vector", "des", "numba"),
         default="vector",
-        help="vectorised core or SimPy discrete-event engine (default: %(default)s)",
+        help="vectorised NumPy core, SimPy discrete-event engine, or compiled kernel "
+        "(needs pip install 'reesim[fast]') (default: %(default)s)",
     )
     run.add_argument(
         "--chunk-size",
