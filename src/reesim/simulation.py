@@ -128,7 +128,7 @@ def simulate(
     keep = resolve_record(record, plan, int(replicates))
     if chunk_size is None:
         chunk_size = default_chunk_size(plan, keep)
-        if engine != "vector":
+        if engine == "des":
             chunk_size = min(chunk_size, 64)
     if chunk_size < 1:
         raise ReesimError(f"chunk_size must be >= 1 (got {chunk_size})")
@@ -205,8 +205,8 @@ class _Collector:
         start = start_periods(plan, ev_k0, happens)
         self.start[lo : lo + start.shape[0]] = start
         for g, (_, matrix) in self.groups.items():
-            demand = out.demand if g == "sink" else out.demand @ matrix
-            served = out.served if g == "sink" else out.served @ matrix
+            demand = out.demand if g == "sink" else _group_sum(out.demand, matrix)
+            served = out.served if g == "sink" else _group_sum(out.served, matrix)
             values = shortage_metrics(demand, served, start, plan.threshold, plan.period_days)
             store = self.metrics.setdefault(g, {})
             for name, value in values.items():
@@ -228,6 +228,19 @@ class _Collector:
             record=self.keep,
             **kw,  # type: ignore[arg-type]
         )
+
+
+def _group_sum(series: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Sum [R, N, S] sink series into [R, N, G] groups, in a fixed order per group.
+
+    A matrix product would do it in one call, but BLAS picks its summation
+    order by the array's size, so the last bits would depend on the chunk.
+    """
+    out = np.zeros((*series.shape[:2], matrix.shape[1]))
+    for g in range(matrix.shape[1]):
+        for s in np.flatnonzero(matrix[:, g]):
+            out[:, :, g] += series[:, :, s]
+    return out
 
 
 def _group_matrix(plan: Plan, by: str) -> tuple[list[str], np.ndarray]:

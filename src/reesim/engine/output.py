@@ -24,10 +24,14 @@ RECORDABLE = ("sinks", "production", "flows", "inventory")
 
 
 def sum_columns(values: FloatArray, index: NDArray[np.int64], n: int) -> FloatArray:
-    """Sum the columns of [R, X] ``values`` into ``n`` groups given by ``index`` [X]."""
-    onehot = np.zeros((len(index), n))
-    onehot[np.arange(len(index)), index] = 1.0
-    out: FloatArray = values @ onehot
+    """Sum the columns of [R, X] ``values`` into ``n`` groups given by ``index`` [X].
+
+    Column by column in a fixed order, so each row's sums do not depend on how
+    many rows there are (a BLAS product's would).
+    """
+    out = np.zeros((values.shape[0], n))
+    for x, group in enumerate(index):
+        out[:, group] += values[:, x]
     return out
 
 

@@ -64,7 +64,14 @@ class _Core:
         self.pipe = np.zeros((n_rep, n_h))
         self.n_release = len(plan.releases.event)
         self.in_divisor = np.where(self.in_amount > 0, self.in_amount, 1.0)
-        self.free_input = ~(self.in_amount > 0).all(axis=0)
+        # Sums over quota routes and release-condition sinks, row by row in a fixed
+        # order (a BLAS product's order, and so its last bits, depends on the chunk).
+        q_row, q_route = np.nonzero(plan.quotas.match)
+        self.quota_routes = q_route
+        self.quota_sum = GroupSum(n_rep, q_row, len(plan.quotas.event))
+        c_row, c_sink = np.nonzero(plan.release_cond)
+        self.cond_sinks = c_sink
+        self.cond_sum = GroupSum(n_rep, c_row, len(plan.releases.event))
         self.lead_int = smp.route_lead
         self.has_push = bool(self.from_sp.any())
         self.any_licence = bool(len(plan.licences.event))
@@ -203,9 +210,8 @@ class _Core:
         cap_dt = np.where(self.producer, st.capacity_dt, 0.0)
         limit = cap_dt.copy()
         if len(plan.in_h):
-            ratio = inv[:, plan.in_h] / self.in_divisor
-            if self.free_input.any():  # an input of amount 0 never limits
-                ratio[:, self.free_input] = np.inf
+            # An input of amount 0 never limits (decided per replicate).
+            ratio = np.where(self.in_amount > 0, inv[:, plan.in_h] / self.in_divisor, np.inf)
             scarcest = np.minimum.reduceat(ratio, self.in_starts, axis=1)
             limit[:, self.fac_with_inputs] = np.minimum(limit[:, self.fac_with_inputs], scarcest)
         room = np.maximum(0.0, self.cap_periods * st.capacity_dt - inv[:, plan.fac_out_h])
@@ -258,8 +264,7 @@ class _Core:
             remaining = np.maximum(0.0, remaining - np.minimum(asked, remaining))
         quotas = plan.quotas
         if len(quotas.event):
-            match = quotas.match.astype(np.float64)
-            total = ship @ match.T
+            total = self.quota_sum(ship[:, self.quota_routes])
             # min(1, Q dt / total) without dividing by a vanishing total.
             limit = np.maximum(total, st.quota_dt)
             factor = np.where(
@@ -284,9 +289,8 @@ class _Core:
 
         fill = prev_fill
         if self.n_release:
-            cond = plan.release_cond.astype(np.float64)
-            num = served @ cond.T
-            den = st.want @ cond.T
+            num = self.cond_sum(served[:, self.cond_sinks])
+            den = self.cond_sum(st.want[:, self.cond_sinks])
             fill = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
         return fill
 
