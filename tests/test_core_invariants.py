@@ -206,3 +206,23 @@ def test_plan_indexes_every_holding() -> None:
     labels = {plan.holding_label(h) for h in range(plan.n_holdings)}
     assert "sep:ore" in labels and "sep:oxide" in labels and "eu_store:magnet" in labels
     assert not any(label.endswith(":lace") for label in labels)  # by-products are not stocked
+
+
+@pytest.mark.parametrize("by", ["sector", "region", "commodity"])
+def test_group_metrics_are_metrics_of_the_summed_series(disrupted, by: str) -> None:
+    from reesim.metrics import shortage_metrics
+    from reesim.simulation import _group_matrix, _group_sum
+
+    plan = disrupted.plan
+    labels, matrix = _group_matrix(plan, by)
+    assert (matrix.sum(axis=0) == 1).any() or by == "commodity"  # singletons are reused
+    expected = shortage_metrics(
+        _group_sum(disrupted.series["demand"], matrix),
+        _group_sum(disrupted.series["served"], matrix),
+        disrupted.start,
+        plan.threshold,
+        plan.period_days,
+    )
+    got = disrupted.metrics_by[by][1]
+    for name, values in expected.items():
+        np.testing.assert_array_equal(np.asarray(got[name]), np.asarray(values), err_msg=name)

@@ -6,7 +6,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -204,10 +204,29 @@ class _Collector:
         plan = self.plan
         start = start_periods(plan, ev_k0, happens)
         self.start[lo : lo + start.shape[0]] = start
+        per_sink = shortage_metrics(out.demand, out.served, start, plan.threshold, plan.period_days)
         for g, (_, matrix) in self.groups.items():
-            demand = out.demand if g == "sink" else _group_sum(out.demand, matrix)
-            served = out.served if g == "sink" else _group_sum(out.served, matrix)
-            values = shortage_metrics(demand, served, start, plan.threshold, plan.period_days)
+            values: dict[str, Any]
+            if g == "sink":
+                values = dict(per_sink)
+            else:
+                # A group of one sink has that sink's metrics; only larger groups
+                # need their summed series evaluated.
+                sizes = matrix.sum(axis=0)
+                multi = np.flatnonzero(sizes > 1)
+                single_sink = matrix.argmax(axis=0)
+                values = {k: v[:, single_sink] for k, v in per_sink.items()}
+                if multi.size:
+                    sub = matrix[:, multi]
+                    grouped = shortage_metrics(
+                        _group_sum(out.demand, sub),
+                        _group_sum(out.served, sub),
+                        start,
+                        plan.threshold,
+                        plan.period_days,
+                    )
+                    for k, v in grouped.items():
+                        values[k][:, multi] = v
             store = self.metrics.setdefault(g, {})
             for name, value in values.items():
                 self._put(store, name, lo, np.asarray(value))
