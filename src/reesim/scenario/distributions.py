@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from abc import abstractmethod
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
@@ -174,6 +175,7 @@ class _Dist(BaseModel):
             raise ValueError(f"mixes dates and numbers ({shown}); write all dates or all numbers")
         return self
 
+    @abstractmethod
     def support(self) -> tuple[float, float, bool, bool]:
         """Smallest and largest value a draw can take, for bound checks.
 
@@ -183,7 +185,6 @@ class _Dist(BaseModel):
             ``(low, high, low_open, high_open)``; dates as ordinals; an open
             end is never reached (the lognormal's 0).
         """
-        raise NotImplementedError  # pragma: no cover
 
     def in_days(self, origin: dt.date) -> _Dist:
         """The same distribution with every date turned into days after ``origin``."""
@@ -193,13 +194,13 @@ class _Dist(BaseModel):
         }
         return type(self).model_validate(data)
 
-    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no cover
+    @abstractmethod
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         """Inverse CDF at uniforms ``u`` in (0, 1)."""
-        raise NotImplementedError
 
-    def mean_value(self) -> float:  # pragma: no cover
+    @abstractmethod
+    def mean_value(self) -> float:
         """Expected value (used for steady-state planning and documentation)."""
-        raise NotImplementedError
 
 
 def _num(v: Scalar) -> float:
