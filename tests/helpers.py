@@ -203,3 +203,23 @@ def two_stage(events: list[dict[str, Any]] | None = None, weeks: int = 80) -> Sc
             "events": events or [],
         }
     )
+
+
+def rich_scenarios():  # type: ignore[no-untyped-def]
+    """Generated scenarios with every event kind, growth, overrides and distributions:
+    the strategy the engine-equality tests share."""
+    from reesim.scenario import EVENT_KINDS
+    from reesim.testing.strategies import scenarios
+
+    return scenarios(
+        event_kinds=EVENT_KINDS,
+        min_events=1,
+        max_events=8,
+        max_facilities=9,
+        max_sinks=5,
+        commodities=4,
+        coproduct_surplus=True,
+        growth=True,
+        overrides=True,
+        distributions=True,
+    )

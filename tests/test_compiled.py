@@ -28,7 +28,7 @@ from reesim.errors import ReesimError, ReesimWarning  # noqa: E402
 from reesim.metrics import shortage_metrics  # noqa: E402
 from reesim.plan import Plan, compile_plan  # noqa: E402
 from reesim.sampling import Samples, draw_samples  # noqa: E402
-from reesim.scenario import EVENT_KINDS, Scenario  # noqa: E402
+from reesim.scenario import Scenario  # noqa: E402
 from reesim.scenario.load import load_scenario  # noqa: E402
 from reesim.simulation import simulate  # noqa: E402
 from reesim.testing import scenarios  # noqa: E402
@@ -39,7 +39,7 @@ from reesim.testing.checks import (  # noqa: E402
     series_mismatch,
 )
 from reesim.testing.strategies import networks  # noqa: E402
-from tests.helpers import START, day  # noqa: E402
+from tests.helpers import START, day, rich_scenarios  # noqa: E402
 
 SERIES = ("demand", "served", "production", "departures", "arrivals", "inventory", "in_transit")
 #: Metrics that count periods or flag a state: equal exactly. The others are tonnes and shares.
@@ -106,18 +106,7 @@ def check_agree(sc: Scenario, seed: int, replicates: int) -> None:
 
 # ------------------------------------------------------------------ properties
 @given(
-    scenarios(
-        event_kinds=EVENT_KINDS,
-        min_events=1,
-        max_events=8,
-        max_facilities=9,
-        max_sinks=5,
-        commodities=4,
-        coproduct_surplus=True,
-        growth=True,
-        overrides=True,
-        distributions=True,
-    ),
+    rich_scenarios(),
     st.integers(0, 2**31 - 1),
 )
 def test_numba_equals_vector_on_generated_scenarios(sc: Scenario, seed: int) -> None:

@@ -31,6 +31,7 @@ from reesim.sampling import Samples, draw_samples
 from reesim.scenario import EVENT_KINDS, Scenario
 from reesim.testing import scenarios
 from reesim.testing.checks import ledger_mismatch, run_scale, series_mismatch
+from tests.helpers import rich_scenarios
 
 SERIES = ("demand", "served", "production", "departures", "arrivals", "inventory", "in_transit")
 #: Metrics that count periods: equal exactly. The others are sums and ratios of tonnes.
@@ -114,18 +115,7 @@ def _events(sc: Scenario) -> None:
 
 # ------------------------------------------------------------------ properties
 @given(
-    scenarios(
-        event_kinds=EVENT_KINDS,
-        min_events=1,
-        max_events=8,
-        max_facilities=9,
-        max_sinks=5,
-        commodities=4,
-        coproduct_surplus=True,
-        growth=True,
-        overrides=True,
-        distributions=True,
-    ),
+    rich_scenarios(),
     st.integers(0, 2**31 - 1),
 )
 def test_engines_agree_on_generated_scenarios(sc: Scenario, seed: int) -> None:
