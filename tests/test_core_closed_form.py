@@ -1,15 +1,30 @@
-"""Exact single-chain cases (MODEL section 7, "closed form") on the vectorised core."""
+"""Exact single-chain cases (MODEL section 7, "closed form"), held by every engine."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reesim.engine import ENGINES
 from reesim.simulation import simulate
 from tests.helpers import chain, day
+
+
+def _available(engine: str) -> bool:
+    if engine != "numba":
+        return True
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ENGINE_PARAMS = [pytest.param(e, id=e) for e in ENGINES if _available(e)]
 
 
 def _short_periods(res) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -27,7 +42,10 @@ def _short_periods(res) -> np.ndarray:  # type: ignore[no-untyped-def]
     length=st.integers(1, 15),
     theta=st.sampled_from([0.5, 0.9, 0.99, 1.0]),
 )
-def test_ban_closed_form(cover: float, lead: int, t0: int, length: int, theta: float) -> None:
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_ban_closed_form(
+    engine: str, cover: float, lead: int, t0: int, length: int, theta: float
+) -> None:
     ban = {
         "id": "ban",
         "kind": "export_ban",
@@ -36,7 +54,7 @@ def test_ban_closed_form(cover: float, lead: int, t0: int, length: int, theta: f
         "end": day(7 * (t0 + length)),
     }
     sc = chain(cover_weeks=cover, lead_days=7 * lead, events=[ban], threshold=theta, weeks=60)
-    res = simulate(sc, replicates=1, seed=3, record="sinks")
+    res = simulate(sc, replicates=1, seed=3, record="sinks", engine=engine)
     short = _short_periods(res)
     # On hand at the end of any steady period is S = d * cover (in periods).
     slack = math.floor(cover - theta)
@@ -60,7 +78,8 @@ def test_ban_closed_form(cover: float, lead: int, t0: int, length: int, theta: f
     t0=st.integers(1, 10),
     delay=st.integers(1, 14),
 )
-def test_licence_closed_form(cover: float, lead: int, t0: int, delay: int) -> None:
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_licence_closed_form(engine: str, cover: float, lead: int, t0: int, delay: int) -> None:
     lic = {
         "id": "licence",
         "kind": "export_licensing",
@@ -70,7 +89,7 @@ def test_licence_closed_form(cover: float, lead: int, t0: int, delay: int) -> No
         "start": day(7 * t0),
     }
     sc = chain(cover_weeks=cover, lead_days=7 * lead, events=[lic], weeks=50)
-    res = simulate(sc, replicates=1, seed=3, record="sinks")
+    res = simulate(sc, replicates=1, seed=3, record="sinks", engine=engine)
     short = _short_periods(res)
     slack = math.floor(cover - 0.99)
     assert len(short) == max(0, delay - slack - 1)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 import pytest
 import simpy
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import reesim
 from reesim.engine import get_engine
@@ -59,53 +56,6 @@ def test_no_event_chain_stays_steady() -> None:
         v = res.series[name]
         np.testing.assert_allclose(v, np.broadcast_to(v[:, :1], v.shape), rtol=1e-12, err_msg=name)
     np.testing.assert_allclose(res.series["departures"], 5_200.0 * 7 / 365.25, rtol=1e-12)
-
-
-@settings(max_examples=25)
-@given(
-    cover=st.floats(0.2, 9.0).filter(lambda c: abs(c - round(c)) > 1e-3),
-    lead=st.integers(1, 6),
-    t0=st.integers(1, 12),
-    length=st.integers(1, 15),
-    theta=st.sampled_from([0.5, 0.9, 0.99, 1.0]),
-)
-def test_ban_closed_form(cover: float, lead: int, t0: int, length: int, theta: float) -> None:
-    """MODEL 7: first short period t0 + L + floor(S/d - theta) + 1; max(0, T - that - 1) of them."""
-    ban = {
-        "id": "ban",
-        "kind": "export_ban",
-        "exporter": "CN",
-        "start": day(7 * t0),
-        "end": day(7 * (t0 + length)),
-    }
-    sc = chain(cover_weeks=cover, lead_days=7 * lead, events=[ban], threshold=theta, weeks=45)
-    short = short_periods(des(sc, record="sinks"))
-    slack = math.floor(cover - theta)
-    assert len(short) == max(0, length - slack - 1)
-    if len(short):
-        assert short[0] == t0 + lead + slack + 1
-        assert np.all(np.diff(short) == 1)
-
-
-@settings(max_examples=20)
-@given(
-    cover=st.floats(0.2, 9.0).filter(lambda c: abs(c - round(c)) > 1e-3),
-    lead=st.integers(1, 5),
-    t0=st.integers(1, 10),
-    delay=st.integers(1, 14),
-)
-def test_licence_closed_form(cover: float, lead: int, t0: int, delay: int) -> None:
-    lic = {
-        "id": "licence",
-        "kind": "export_licensing",
-        "exporter": "CN",
-        "delay_days": 7 * delay,
-        "approval_share": 1.0,
-        "start": day(7 * t0),
-    }
-    sc = chain(cover_weeks=cover, lead_days=7 * lead, events=[lic], weeks=40)
-    short = short_periods(des(sc, record="sinks"))
-    assert len(short) == max(0, delay - math.floor(cover - 0.99) - 1)
 
 
 def test_shipments_land_after_lead_time_plus_licence_delay() -> None:
