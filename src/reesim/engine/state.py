@@ -4,6 +4,10 @@ Given the plan, a chunk's samples and the period ``k``, compute as whole
 arrays over replicates: capacities, demand, route openness, weights,
 licence delays and caps, priority classes, quota and release status. The
 period loop in :mod:`reesim.engine.vector` calls :meth:`StateBuilder.at`.
+
+The arrays handed to the core are [X, R] (a row per facility, sink or route,
+a column per replicate), the core's layout; the rarely recomputed parts are
+worked out over [R, X] as the samples come and transposed once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from reesim.engine.rows import transposed
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
@@ -44,21 +49,30 @@ class GroupSum:
 
 @dataclass
 class PeriodState:
-    """The state of one period after its events are applied (MODEL section 5, step 1)."""
+    """The state of one period after its events are applied (MODEL section 5, step 1).
 
-    capacity_dt: FloatArray  # [R, F] t per period
-    alive: BoolArray  # [R, F] commissioned and not failed
-    want: FloatArray  # [R, S] demand this period, t
-    weight: FloatArray  # [R, E]
-    banned: BoolArray  # [R, E]
-    delay: FloatArray  # [R, E] licence delay in periods (0 when none)
-    licensed: BoolArray  # [R, E] under an active licence
-    approval: FloatArray  # [R, E] smallest approval share of active licences
-    klass: FloatArray  # [R, E] priority class (0 = domestic priority)
-    quota_active: BoolArray  # [R, n_quota]
-    quota_dt: FloatArray  # [R, n_quota] t per period
-    release_rate_dt: FloatArray  # [R, F] push per period of each releasing stockpile
-    releasing: BoolArray  # [R, F]
+    Every array is [X, R]: one row per facility (F), sink (S), route (E) or
+    quota, one column per replicate. ``version`` changes whenever the
+    event-driven part (capacities, route rules, quotas) is recomputed, so
+    the core can keep what it derives from them until then.
+    """
+
+    version: int
+    capacity_dt: FloatArray  # [F, R] t per period
+    alive: BoolArray  # [F, R] commissioned and not failed
+    want: FloatArray  # [S, R] demand this period, t
+    weight: FloatArray  # [E, R]
+    banned: BoolArray  # [E, R]
+    delay: FloatArray  # [E, R] licence delay in periods (0 when none)
+    delay_int: IntArray  # [E, R] the same, as whole periods
+    licensed: BoolArray  # [E, R] under an active licence
+    any_licensed: bool  # any route of any replicate under a licence
+    approval: FloatArray  # [E, R] smallest approval share of active licences
+    klass: FloatArray  # [E, R] priority class (0 = domestic priority)
+    quota_active: BoolArray  # [n_quota, R]
+    quota_dt: FloatArray  # [n_quota, R] t per period
+    release_rate_dt: FloatArray  # [F, R] push per period of each releasing stockpile
+    releasing: BoolArray  # [F, R]
 
 
 def _active(k: int, k0: IntArray, k1: IntArray) -> BoolArray:
@@ -75,9 +89,15 @@ class StateBuilder:
         n_rep = smp.n
         self.n_rep = n_rep
         self.capacity = p["fac_capacity"]
-        self.d0 = p["sink_demand"]
-        self.growth = 1.0 + p["sink_growth_pct"] / 100.0
+        self.d0_t = transposed(p["sink_demand"])
+        # Demand growth factors: NumPy's power gives the same result for the same pair
+        # of numbers wherever they sit, so it is taken once per distinct rate.
+        growth = 1.0 + p["sink_growth_pct"] / 100.0
+        self.rates, which = np.unique(growth, return_inverse=True)
+        self.rate_of = transposed(which.reshape(growth.shape))
         self.w0 = p["route_weight"]
+        self.w0_t = transposed(self.w0)
+        self.version = 0
 
         ev = lambda table: table.event  # noqa: E731
         self.cc_rows = ev(plan.capacity_changes)
@@ -123,35 +143,39 @@ class StateBuilder:
         self.levels = np.unique(np.concatenate([extra, plan.route_priority])).astype(np.float64)
 
     def at(self, k: int, prev_fill: FloatArray) -> PeriodState:
-        """State of period ``k``; ``prev_fill`` [R, n_release] is last period's fill rate."""
+        """State of period ``k``; ``prev_fill`` [n_release, R] is last period's fill rate."""
         plan, smp = self.plan, self.smp
         k0, k1 = smp.ev_k0, smp.ev_k1
         static = self._static(k)
 
-        want = self.d0 * self.growth ** (k * plan.dt) * plan.dt
+        growth = np.take(self.rates ** (k * plan.dt), self.rate_of)
+        want = self.d0_t * growth * plan.dt
         if len(self.dc_rows):
             act = _active(k, k0[:, self.dc_rows], k1[:, self.dc_rows])
             factor = np.where(act, self.value[:, self.dc_rows], 1.0)
-            want = want * np.prod(
-                np.where(plan.demand_changes.match[None, :, :], factor[:, :, None], 1.0), axis=1
+            want = want * transposed(
+                np.prod(
+                    np.where(plan.demand_changes.match[None, :, :], factor[:, :, None], 1.0),
+                    axis=1,
+                )
             )
 
-        weight = self.w0
+        weight = self.w0_t
         if len(plan.shift_param):
             frac = np.clip((k - self.shift_k0 + 1) / self.shift_len, 0.0, 1.0)
-            weight = weight + self.shift_sum(frac * self.shift_delta)
+            weight = transposed(self.w0 + self.shift_sum(frac * self.shift_delta))
 
         r = plan.releases.event
-        holds = _active(k, k0[:, r], k1[:, r])
         if len(r):
+            holds = _active(k, k0[:, r], k1[:, r])
             below = np.nan_to_num(plan.release_below, nan=1.0)
-            cond_ok = ~self.rel_has_cond[None, :] | (prev_fill < below[None, :] - 1e-9)
-            holds &= cond_ok
-        rate_dt = self.rel_sum(np.asarray(holds * self.value[:, r] * plan.dt, dtype=np.float64))
-        releasing = self.rel_sum(np.asarray(holds, dtype=np.float64)) > 0
-        return PeriodState(
-            want=want, weight=weight, release_rate_dt=rate_dt, releasing=releasing, **static
-        )
+            fill = prev_fill.T  # [R, n_release]
+            holds &= ~self.rel_has_cond[None, :] | (fill < below[None, :] - 1e-9)
+            rate_dt = self.rel_sum(np.asarray(holds * self.value[:, r] * plan.dt, dtype=np.float64))
+            releasing = self.rel_sum(np.asarray(holds, dtype=np.float64)) > 0
+            static = {**static, "release_rate_dt": transposed(rate_dt)}
+            static["releasing"] = transposed(releasing)
+        return PeriodState(want=want, weight=weight, **static)
 
     def _static(self, k: int) -> dict[str, Any]:
         """Capacities, route rules and quotas of period ``k``.
@@ -181,6 +205,8 @@ class StateBuilder:
         ):
             return cached[2]
         static = self._compute_static(k, down)
+        self.version += 1
+        static["version"] = self.version
         self._cache = (active, down, static)
         return static
 
@@ -223,16 +249,22 @@ class StateBuilder:
         domestic = self._any_route(plan.priorities.event, plan.priorities.match, k)
         klass = np.where(domestic, 0.0, plan.route_priority[None, :].astype(np.float64))
         q = plan.quotas.event
+        n_fac = plan.n_facilities
         return {
-            "capacity_dt": cap * plan.dt,
-            "alive": alive,
-            "banned": banned,
-            "delay": delay,
-            "licensed": licensed,
-            "approval": approval,
-            "klass": klass,
-            "quota_active": _active(k, k0[:, q], k1[:, q]),
-            "quota_dt": self.value[:, q] * plan.dt,
+            "capacity_dt": transposed(cap * plan.dt),
+            "alive": transposed(alive),
+            "banned": transposed(banned),
+            "delay": transposed(delay),
+            "delay_int": transposed(delay.astype(np.int64)),
+            "licensed": transposed(licensed),
+            "any_licensed": bool(licensed.any()),
+            "approval": transposed(approval),
+            "klass": transposed(klass),
+            "quota_active": transposed(_active(k, k0[:, q], k1[:, q])),
+            "quota_dt": transposed(self.value[:, q] * plan.dt),
+            # Without releases these stay as they are; with them, at() replaces them.
+            "release_rate_dt": np.zeros((n_fac, n_rep)),
+            "releasing": np.zeros((n_fac, n_rep), dtype=bool),
         }
 
     def _any_route(self, rows: IntArray, match: BoolArray, k: int) -> BoolArray:

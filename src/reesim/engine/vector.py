@@ -1,28 +1,59 @@
 """The vectorised core: every replicate of a chunk advances one period at a time.
 
-All work inside a period is whole-array NumPy over (replicates x holdings),
-(replicates x facilities) or (replicates x routes); the only Python loop is
-over periods (plus a loop over the few distinct priority classes). Shipments
-in transit live in a ring buffer indexed by arrival period. The order of work
-inside a period is the model's (docs/model.md, "One period"):
+All work inside a period is whole-array NumPy; the only Python loops are
+over periods and over the few distinct priority classes. Arrays are [X, R],
+a row per holding, route or facility and a column per replicate, so that
+moving values between routes and holdings copies whole contiguous rows
+(:mod:`reesim.engine.rows`). Each step works on the rows it concerns: buyer
+holdings (facility inputs and sinks) when ordering, supplier holdings when
+allocating. Shipments in transit live in a ring indexed by arrival period.
+The order of work inside a period is the model's (docs/model.md, "One
+period"):
 
 1. state (events) -> 2. receive -> 3. produce -> 4. consume -> 5. order ->
 6. allocate and ship -> 7. record.
+
+Values that change only with events (capacities, route rules, shares) are
+derived once per change of the period state's ``version`` and reused.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from reesim.engine.output import ChunkOutput, new_output, sum_columns
-from reesim.engine.state import GroupSum, PeriodState, StateBuilder
+from reesim.engine.rows import RowSum, TransitRing, as_index, transposed
+from reesim.engine.state import PeriodState, StateBuilder
+from reesim.engine.vector_start import steady_start
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
 __all__ = ["run_vector"]
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass
+class _Class:
+    """One priority class: a mask, a few routes, or most routes but ``others``."""
+
+    mask: BoolArray | None = None
+    routes: NDArray[np.int64] | None = None
+    others: NDArray[np.int64] | None = None
+    total: RowSum | None = None
+    src: NDArray[np.int64] | None = None
+
+
+def _positions(holdings: NDArray[np.int64], n_h: int) -> NDArray[np.int64]:
+    """Position of every holding within ``holdings`` (-1 where absent)."""
+    pos = np.full(n_h, -1, dtype=np.int64)
+    pos[holdings] = np.arange(len(holdings))
+    return pos
 
 
 class _Core:
@@ -31,268 +62,370 @@ class _Core:
     def __init__(self, plan: Plan, smp: Samples) -> None:
         self.plan, self.smp = plan, smp
         n_rep, n_h = smp.n, plan.n_holdings
+        self.n_rep = n_rep
         self.states = StateBuilder(plan, smp)
         p = smp.params
-        self.in_amount = p["in_amount"]
-        self.co_amount = p["co_amount"]
-        self.by_amount = p["by_amount"]
-        self.cap_periods = p["fac_output_cap_weeks"] * 7.0 / plan.period_days
-        self.route_cap_dt = p["route_capacity"] * plan.dt
-        self.lead = smp.route_lead.astype(np.float64)
-        self.by_dst = GroupSum(n_rep, plan.route_dst_h, n_h)
-        self.by_src = GroupSum(n_rep, plan.route_src_h, n_h)
-        # Cover in periods for every buyer holding (inputs and sinks).
-        self.cover = np.zeros((n_rep, n_h))
-        self.cover[:, plan.in_h] = p["in_cover_weeks"] * 7.0 / plan.period_days
-        self.cover[:, plan.sink_h] = p["sink_cover_weeks"] * 7.0 / plan.period_days
-        self.is_buyer = np.zeros(n_h, dtype=bool)
-        self.is_buyer[plan.in_h] = True
-        self.is_buyer[plan.sink_h] = True
-        # Facilities with inputs, and where each one's inputs start (inputs are
-        # stored grouped by facility, so a reduceat gives the scarcest input).
+        self.in_amount = transposed(p["in_amount"])  # [I, R]
+        self.co_amount = transposed(p["co_amount"])  # [C, R]
+        self.cap_periods = transposed(p["fac_output_cap_weeks"] * 7.0 / plan.period_days)
+        self.route_cap_dt = transposed(p["route_capacity"] * plan.dt)  # [E, R]
+        self.route_cap_bounded = bool(np.isfinite(self.route_cap_dt).any())
+        self.lead = transposed(smp.route_lead.astype(np.float64))
+        self.lead_int = transposed(smp.route_lead)
+
+        # Buyer holdings (inputs and sinks: where routes deliver and orders start) and
+        # supplier holdings (where routes leave from); most steps touch only one set.
+        self.buy_h = np.unique(np.concatenate([plan.in_h, plan.sink_h])).astype(np.int64)
+        at_buyer = _positions(self.buy_h, n_h)
+        self.in_b = as_index(at_buyer[plan.in_h])
+        self.sink_b = as_index(at_buyer[plan.sink_h])
+        self.dst_b = at_buyer[plan.route_dst_h]
+        self.sup_h = np.unique(plan.route_src_h).astype(np.int64)
+        self.src_s = _positions(self.sup_h, n_h)[plan.route_src_h]
+        self.buy_rows = as_index(self.buy_h)
+        self.sup_rows = as_index(self.sup_h)
+        self.sink_h = as_index(plan.sink_h)
+        self.in_h = as_index(plan.in_h)
+        self.out_h = as_index(plan.fac_out_h)
+        self.by_dst = RowSum(self.dst_b, len(self.buy_h))
+        self.by_src = RowSum(self.src_s, len(self.sup_h))
+        # Cover in periods of every buyer holding.
+        self.cover = np.zeros((len(self.buy_h), n_rep))
+        self.cover[self.in_b] = transposed(p["in_cover_weeks"]) * 7.0 / plan.period_days
+        self.cover[self.sink_b] = transposed(p["sink_cover_weeks"]) * 7.0 / plan.period_days
+
+        # Facilities with inputs, and where each one's inputs start (inputs are stored
+        # grouped by facility, so a reduceat gives the scarcest input).
         self.fac_with_inputs, starts = np.unique(plan.in_fac, return_index=True)
         self.in_starts = starts
-        self.producer = ~plan.fac_is_stockpile
-        self.from_sp = plan.route_from_stockpile
+        self.in_limits = bool((self.in_amount > 0).all())
+        self.in_divisor = np.where(self.in_amount > 0, self.in_amount, 1.0)
+        self.producer = ~plan.fac_is_stockpile[:, None]
+        self.from_sp = plan.route_from_stockpile[:, None]
+        self.has_push = bool(plan.route_from_stockpile.any())
         self.src_fac = plan.route_src_fac
+        self.n_release = len(plan.releases.event)
+
         max_delay = int(smp.licence_delay.max()) if smp.licence_delay.size else 0
         max_lead = int(smp.route_lead.max()) if smp.route_lead.size else 1
-        self.ring_len = max_lead + max_delay + 1
-        self.ring = np.zeros((self.ring_len, n_rep, plan.n_routes))
-        self.rep_route = np.arange(n_rep)[:, None] * plan.n_routes + np.arange(plan.n_routes)
-        self.inv = np.zeros((n_rep, n_h))
-        self.pipe = np.zeros((n_rep, n_h))
-        self.n_release = len(plan.releases.event)
-        self.in_divisor = np.where(self.in_amount > 0, self.in_amount, 1.0)
-        # Sums over quota routes and release-condition sinks, row by row in a fixed
-        # order (a BLAS product's order, and so its last bits, depends on the chunk).
+        self.any_licence = bool(len(plan.licences.event))
+        # Routes a licence can delay: their transit time can change during the run.
+        delayed = np.zeros(plan.n_routes, dtype=bool)
+        if self.any_licence:
+            delayed = np.asarray(plan.licences.match.any(axis=0), dtype=bool)
+        self.ring = TransitRing(self.lead_int, max_lead + max_delay + 1, delayed)
+
+        # Sums over quota routes and release-condition sinks.
         q_row, q_route = np.nonzero(plan.quotas.match)
         self.quota_routes = q_route
-        self.quota_sum = GroupSum(n_rep, q_row, len(plan.quotas.event))
+        self.quota_sum = RowSum(q_row, len(plan.quotas.event))
+        self.quota_match = plan.quotas.match[:, :, None]
         c_row, c_sink = np.nonzero(plan.release_cond)
         self.cond_sinks = c_sink
-        self.cond_sum = GroupSum(n_rep, c_row, len(plan.releases.event))
-        self.lead_int = smp.route_lead
-        self.has_push = bool(self.from_sp.any())
-        self.any_licence = bool(len(plan.licences.event))
-        # Totals for the mass ledger: activity and sales are summed per period and
-        # turned into tonnes per holding once, at the end.
-        self.total_act = np.zeros((n_rep, plan.n_facilities))
-        self.total_served = np.zeros((n_rep, plan.n_sinks))
-        # Caches of values that change only with events (see usage, pull_shares).
-        self._usage_cap: FloatArray | None = None
-        self._usage = np.zeros((n_rep, n_h))
-        self._shares_key: tuple[NDArray[np.bool_], FloatArray, FloatArray] | None = None
-        self._shares: tuple[FloatArray, FloatArray] = (self._usage, self._usage)
+        self.cond_sum = RowSum(c_row, len(plan.releases.event))
 
-    # ------------------------------------------------------------------ helpers
-    def usage(self, st: PeriodState) -> FloatArray:
-        """Capacity-based use per period of every buyer holding, t.
+        self.inv = np.zeros((n_h, n_rep))
+        self.pipe = np.zeros((len(self.buy_h), n_rep))  # inbound in transit, buyer holdings
+        # Activity and sales summed over periods, for the mass ledger.
+        self.total_act = np.zeros((plan.n_facilities, n_rep))
+        self.total_served = np.zeros((plan.n_sinks, n_rep))
+        self._version = -1
+        self._transit_delay: NDArray[np.int64] | None = None
+        self._transit = self.lead_int
+        self._open_key: tuple[Any, ...] = ()
+        self._shares_key: tuple[Any, ...] = ()
+        self._share = self._elt = self.cover_elt = self.cover
 
-        The input part changes only with capacities, so it is kept until the
-        capacity array changes; the sink part is the period's demand.
+    # ------------------------------------------------------- event-driven values
+    def derive(self, st: PeriodState) -> None:
+        """Values that change only with the event-driven state (kept until it changes)."""
+        if st.version == self._version:
+            return
+        self._version = st.version
+        plan = self.plan
+        cap = st.capacity_dt
+        self.cap_prod = np.where(self.producer, cap, 0.0)
+        self.cap_level = self.cap_periods * cap
+        # Capacity-based use per period of every input (MODEL section 5, ordering).
+        self.usage = np.zeros_like(self.cover)
+        self.usage[self.in_b] = cap[plan.in_fac] * self.in_amount
+        supplier_has_cap = cap[self.src_fac] > 0
+        # Routes whose supplier lacks capacity in some replicate: only their openness
+        # depends on the supplier's stock, period by period.
+        self.stock_rows = np.flatnonzero(~supplier_has_cap.all(axis=1))
+        self.stock_cap_ok = supplier_has_cap[self.stock_rows]
+        self.stock_src_h = plan.route_src_h[self.stock_rows]
+        self.route_alive = st.alive[self.src_fac]
+        self._classes(st.klass)
+
+    def _classes(self, klass: FloatArray) -> None:
+        """Priority classes, in the order they are served.
+
+        When every replicate ranks the routes alike, a class is a set of routes:
+        a small one is gathered, a large one is every route with the others'
+        requests zeroed (cheaper than gathering most rows). Otherwise each class
+        is a mask over [E, R].
         """
-        plan = self.plan
-        if self._usage_cap is not st.capacity_dt:
-            self._usage = np.zeros_like(self.inv)
-            self._usage[:, plan.in_h] = st.capacity_dt[:, plan.in_fac] * self.in_amount
-            self._usage_cap = st.capacity_dt
-        use = self._usage.copy()
-        use[:, plan.sink_h] = st.want
-        return use
+        n_routes = len(klass)
+        alike = bool((klass == klass[:, :1]).all())
+        self.class_parts: list[_Class] = []
+        for level in self.states.levels:
+            if not alike:
+                self.class_parts.append(_Class(mask=klass == level))
+                continue
+            routes = np.flatnonzero(klass[:, 0] == level)
+            if not routes.size:
+                continue
+            if 2 * routes.size > n_routes:
+                others = np.flatnonzero(klass[:, 0] != level)
+                self.class_parts.append(_Class(others=others if others.size else None))
+            else:
+                src = self.src_s[routes]
+                self.class_parts.append(
+                    _Class(routes=routes, total=RowSum(src, len(self.sup_h)), src=src)
+                )
 
-    def route_open(self, st: PeriodState) -> NDArray[np.bool_]:
+    def delayed_transit(self, st: PeriodState) -> NDArray[np.int64] | None:
+        """Whole periods from departure to arrival of the routes a licence can delay."""
+        if not self.any_licence:
+            return None
+        if self._transit_delay is not st.delay_int:
+            rows = self.ring.rows_c
+            self._transit = self.lead_int[rows] + st.delay_int[rows]
+            self._transit_delay = st.delay_int
+        return self._transit
+
+    def route_open(self, st: PeriodState) -> BoolArray:
         """MODEL section 5 step 1: not banned, weight > 0, supplier alive and able to ship."""
-        plan = self.plan
-        supplier_can = (st.capacity_dt[:, self.src_fac] > 0) | (self.inv[:, plan.route_src_h] > 0)
-        open_ = ~st.banned & (st.weight > 0) & st.alive[:, self.src_fac] & supplier_can
-        return open_ & (~self.from_sp | st.releasing[:, self.src_fac])
+        key = (self._version, st.weight, st.releasing)
+        old = self._open_key
+        if not (old and key[0] == old[0] and key[1] is old[1] and key[2] is old[2]):
+            fixed = ~st.banned & (st.weight > 0) & self.route_alive
+            if self.has_push:
+                fixed &= ~self.from_sp | st.releasing[self.src_fac]
+            self._open_fixed = fixed
+            self._open_key = key
+        fixed = self._open_fixed
+        if not self.stock_rows.size:
+            return fixed
+        open_ = fixed.copy()
+        rows = self.stock_rows
+        open_[rows] &= self.stock_cap_ok | (self.inv[self.stock_src_h] > 0)
+        return open_
 
-    def pull_shares(
-        self, st: PeriodState, open_: NDArray[np.bool_]
-    ) -> tuple[FloatArray, FloatArray]:
-        """Each pull route's share of its buyer's order, and the buyer's expected lead time.
+    def pull_shares(self, st: PeriodState, open_: BoolArray) -> tuple[FloatArray, FloatArray]:
+        """Each pull route's share of its buyer's order, and each buyer's expected lead time.
 
         Reused while route openness, weights and licence delays are unchanged.
         """
         key = self._shares_key
         if (
-            key is not None
+            key
             and key[1] is st.weight
             and key[2] is st.delay
-            and np.array_equal(key[0], open_)
+            and (key[0] is open_ or np.array_equal(key[0], open_))
         ):
-            return self._shares
-        plan = self.plan
-        w = np.where(open_ & ~self.from_sp, st.weight, 0.0) if self.has_push else st.weight * open_
+            return self._share, self._elt
+        # Stockpile routes push; only pull routes share a buyer's order.
+        pull = open_ & ~self.from_sp if self.has_push else open_
+        w = st.weight * pull if not self.has_push else np.where(pull, st.weight, 0.0)
         total = self.by_dst(w)
         elt_num = self.by_dst(w * (self.lead + st.delay))
         safe = np.where(total > 0, total, 1.0)
-        share = w / safe[:, plan.route_dst_h]
-        elt = np.where(total > 0, elt_num / safe, 0.0)
+        self._share = w / safe[self.dst_b]
+        self._elt = np.where(total > 0, elt_num / safe, 0.0)
+        self.cover_elt = self.cover + self._elt
         self._shares_key = (open_, st.weight, st.delay)
-        self._shares = (share, elt)
-        return share, elt
-
-    # ------------------------------------------------------------- steady state
-    def initialise(self, st: PeriodState) -> list[str]:
-        """MODEL section 4: steady flows, pipeline, and stocks in period 0."""
-        plan, p = self.plan, self.smp.params
-        sp_h = plan.fac_out_h[plan.fac_is_stockpile]
-        override = p["hold_init"]
-        known = ~np.isnan(override)
-        self.inv[:, sp_h] = np.nan_to_num(override[:, sp_h])
-        self.inv = np.where(known, override, self.inv)
-        open_ = self.route_open(st)
-        share, elt = self.pull_shares(st, open_)
-
-        need = np.zeros_like(self.inv)
-        need[:, plan.sink_h] = st.want
-        cap_dt = np.where(self.producer, st.capacity_dt, 0.0)
-        for _ in range(max(50, 4 * (plan.n_facilities + plan.n_sinks))):
-            flow = need[:, plan.route_dst_h] * share
-            take = self.by_src(flow)
-            act = np.minimum(take[:, plan.fac_out_h], cap_dt)
-            new_need = need.copy()
-            new_need[:, plan.in_h] = act[:, plan.in_fac] * self.in_amount
-            if np.array_equal(new_need, need):
-                break
-            need = new_need
-        warnings = []
-        deficit = take[:, plan.fac_out_h] - cap_dt
-        for f in np.flatnonzero((deficit > 1e-9 * np.maximum(cap_dt, 1e-300)).any(axis=0)):
-            worst = float(deficit[:, f].max() / plan.dt)
-            warnings.append(
-                f"facility '{plan.facility_ids[f]}' cannot meet its steady demand at the start: "
-                f"short by up to {worst:,.0f} t/yr (reported as pre-disruption shortage)"
-            )
-
-        transit = self.lead + st.delay
-        for j in range(self.ring_len):
-            self.ring[j] = np.where(j < transit, flow, 0.0)
-        self.pipe = self.by_dst(flow * transit)
-        target = self.usage(st) * (self.cover + elt)
-        buyer_stock = np.maximum(0.0, target - self.pipe)
-        cap_level = self.cap_periods * st.capacity_dt
-        out_stock = np.maximum(0.0, cap_level - take[:, plan.fac_out_h])
-        inv = np.where(self.is_buyer[None, :], buyer_stock, 0.0)
-        inv[:, plan.fac_out_h] = np.where(self.producer, out_stock, inv[:, plan.fac_out_h])
-        inv[:, sp_h] = self.inv[:, sp_h]
-        self.inv = np.where(known, override, inv)
-        return warnings
+        return self._share, self._elt
 
     def close_ledger(self, out: ChunkOutput) -> None:
         """Turn summed activity and sales into the ledger's tonnes per holding."""
-        plan, act = self.plan, self.total_act
+        plan = self.plan
+        act = self.total_act.T
         hold = out._hold
         hold["produced"][:, plan.fac_out_h] = np.where(plan.fac_is_stockpile, 0.0, act)
-        hold["produced"][:, plan.co_h] = act[:, plan.co_fac] * self.co_amount
-        hold["consumed"][:, plan.in_h] = act[:, plan.in_fac] * self.in_amount
-        hold["served"][:, plan.sink_h] = self.total_served
-        made_by = act[:, plan.by_fac] * self.by_amount
+        hold["produced"][:, plan.co_h] = act[:, plan.co_fac] * self.smp.params["co_amount"]
+        hold["consumed"][:, plan.in_h] = act[:, plan.in_fac] * self.smp.params["in_amount"]
+        hold["served"][:, plan.sink_h] = self.total_served.T
+        made_by = act[:, plan.by_fac] * self.smp.params["by_amount"]
         hold["byproduct"] += sum_columns(made_by, plan.by_commodity, len(plan.commodity_ids))
 
     # ----------------------------------------------------------------- one period
     def step(self, k: int, st: PeriodState, out: ChunkOutput, prev_fill: FloatArray) -> FloatArray:
         plan = self.plan
         inv = self.inv
+        self.derive(st)
         open_ = self.route_open(st)
 
         # 2. Receive.
-        slot = k % self.ring_len
-        arriving = self.ring[slot].copy()
-        self.ring[slot] = 0.0
+        slot = k % self.ring.length
+        arriving = self.ring.arrivals(slot)
         received = self.by_dst(arriving)
-        inv += received
+        inv[self.buy_rows] += received
         self.pipe -= received
 
         # 3. Produce: capacity, scarcest input, room under the output cap.
-        cap_dt = np.where(self.producer, st.capacity_dt, 0.0)
-        limit = cap_dt.copy()
+        limit = self.cap_prod.copy()
         if len(plan.in_h):
-            # An input of amount 0 never limits (decided per replicate).
-            ratio = np.where(self.in_amount > 0, inv[:, plan.in_h] / self.in_divisor, np.inf)
-            scarcest = np.minimum.reduceat(ratio, self.in_starts, axis=1)
-            limit[:, self.fac_with_inputs] = np.minimum(limit[:, self.fac_with_inputs], scarcest)
-        room = np.maximum(0.0, self.cap_periods * st.capacity_dt - inv[:, plan.fac_out_h])
+            ratio = inv[self.in_h] / self.in_divisor
+            if not self.in_limits:  # an input of amount 0 never limits
+                ratio = np.where(self.in_amount > 0, ratio, np.inf)
+            scarcest = np.minimum.reduceat(ratio, self.in_starts, axis=0)
+            fwi = self.fac_with_inputs
+            limit[fwi] = np.minimum(limit[fwi], scarcest)
+        room = np.maximum(0.0, self.cap_level - inv[self.out_h])
         act = np.minimum(limit, room)
-        used = act[:, plan.in_fac] * self.in_amount
-        inv[:, plan.in_h] = np.maximum(0.0, inv[:, plan.in_h] - used)
-        inv[:, plan.fac_out_h] += act
+        if len(plan.in_h):
+            used = act[plan.in_fac] * self.in_amount
+            inv[self.in_h] = np.maximum(0.0, inv[self.in_h] - used)
+        inv[self.out_h] += act
         if len(plan.co_h):
-            inv[:, plan.co_h] += act[:, plan.co_fac] * self.co_amount
+            inv[plan.co_h] += act[plan.co_fac] * self.co_amount
         self.total_act += act
 
         # 4. Consume: serve demand from stock; the rest is lost.
-        served = np.minimum(inv[:, plan.sink_h], st.want)
-        inv[:, plan.sink_h] -= served
+        want = st.want
+        served = np.minimum(inv[self.sink_h], want)
+        inv[self.sink_h] -= served
         self.total_served += served
 
         # 5. Order: top the inventory position up to usage x (cover + expected lead time).
-        share, elt = self.pull_shares(st, open_)
-        usage = self.usage(st)
-        target = usage * (self.cover + elt)
-        order = np.where(self.is_buyer, np.maximum(0.0, target - inv - self.pipe), 0.0)
-        request = order[:, plan.route_dst_h] * share
-        licence_cap = st.approval * usage[:, plan.route_dst_h] * share
+        share, _ = self.pull_shares(st, open_)
+        usage = self.usage
+        usage[self.sink_b] = want
+        order = usage * self.cover_elt
+        order -= inv[self.buy_rows]
+        order -= self.pipe
+        np.maximum(0.0, order, out=order)
+        request = order[self.dst_b]
+        request *= share
+        licensed = st.any_licensed
+        if licensed:
+            licence_cap = st.approval * usage[self.dst_b] * share
         if self.n_release:
-            push_w = np.where(open_ & self.from_sp, st.weight, 0.0)
-            push_total = self.by_src(push_w)
-            push_amt = np.minimum(inv[:, plan.fac_out_h], st.release_rate_dt)
-            push_h = np.zeros_like(inv)
-            push_h[:, plan.fac_out_h] = np.where(plan.fac_is_stockpile, push_amt, 0.0)
-            safe = np.where(push_total > 0, push_total, 1.0)
-            push = push_h[:, plan.route_src_h] * push_w / safe[:, plan.route_src_h]
-            request = np.where(self.from_sp, push, request)
-            licence_cap = np.where(self.from_sp, st.approval * push, licence_cap)
+            request, licence_cap = self._push(st, open_, request, licence_cap if licensed else None)
 
         # 6. Allocate and ship: clip, serve by priority class, pro rata within a class.
-        request = np.minimum(request, self.route_cap_dt)
-        request = np.where(st.licensed, np.minimum(request, licence_cap), request)
-        remaining = inv.copy()
-        ship = np.zeros_like(request)
-        levels = self.states.levels
-        for level in levels:
-            in_class = request if len(levels) == 1 else np.where(st.klass == level, request, 0.0)
-            asked = self.by_src(in_class)
-            if not asked.any():
-                continue
-            frac = np.where(
-                asked > 0, np.minimum(1.0, remaining / np.where(asked > 0, asked, 1.0)), 0.0
-            )
-            ship += in_class * frac[:, plan.route_src_h]
-            remaining = np.maximum(0.0, remaining - np.minimum(asked, remaining))
-        quotas = plan.quotas
-        if len(quotas.event):
-            total = self.quota_sum(ship[:, self.quota_routes])
-            # min(1, Q dt / total) without dividing by a vanishing total.
-            limit = np.maximum(total, st.quota_dt)
-            factor = np.where(
-                st.quota_active & (total > 0),
-                st.quota_dt / np.where(limit > 0, limit, 1.0),
-                1.0,
-            )
-            allocated = ship
-            ship = ship * np.where(quotas.match[None, :, :], factor[:, :, None], 1.0).min(axis=1)
-            remaining += self.by_src(allocated - ship)  # what a quota holds back stays
+        if self.route_cap_bounded:
+            np.minimum(request, self.route_cap_dt, out=request)
+        if licensed:
+            request = np.where(st.licensed, np.minimum(request, licence_cap), request)
+        remaining, ship = self._allocate(request)
+        if len(plan.quotas.event):
+            remaining, ship = self._quotas(st, remaining, ship)
         # The supplier keeps exactly what allocation left: subtracting the shipped sum
         # instead could leave a rounding residue (1e-15 t) that reads as stock on hand.
-        self.inv = inv = remaining
-        transit = self.lead_int + st.delay.astype(np.int64) if self.any_licence else self.lead_int
-        arrive = (k + transit) % self.ring_len
-        flat = self.ring.reshape(-1)
-        flat[arrive * ship.size + self.rep_route] += ship
+        inv[self.sup_rows] = remaining
+        self.ring.depart(slot, ship, self.delayed_transit(st))
         self.pipe += self.by_dst(ship)
 
         # 7. Record.
-        out.record(k, st, act, served, ship, arriving, inv, self.pipe)
+        self._record(k, out, want, act, served, ship, arriving)
 
         fill = prev_fill
         if self.n_release:
-            num = self.cond_sum(served[:, self.cond_sinks])
-            den = self.cond_sum(st.want[:, self.cond_sinks])
+            num = self.cond_sum(served[self.cond_sinks])
+            den = self.cond_sum(want[self.cond_sinks])
             fill = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
         return fill
+
+    def _push(
+        self,
+        st: PeriodState,
+        open_: BoolArray,
+        request: FloatArray,
+        licence_cap: FloatArray | None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Stockpile releases push along their open routes, split by weight."""
+        plan = self.plan
+        push_w = np.where(open_ & self.from_sp, st.weight, 0.0)
+        push_total = self.by_src(push_w)
+        stock = np.where(self.producer, 0.0, np.minimum(self.inv[self.out_h], st.release_rate_dt))
+        push_h = np.zeros_like(self.inv)
+        push_h[self.out_h] = stock
+        safe = np.where(push_total > 0, push_total, 1.0)
+        push = push_h[plan.route_src_h] * push_w / safe[self.src_s]
+        request = np.where(self.from_sp, push, request)
+        cap = st.approval * push
+        return request, cap if licence_cap is None else np.where(self.from_sp, cap, licence_cap)
+
+    def _allocate(self, request: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Serve requests by priority class, pro rata within a class, from supplier stock.
+
+        A class's routes take ``min(1, stock / asked)`` of their requests; what
+        they take leaves the stock the next class shares.
+        """
+        remaining = self.inv[self.sup_rows]  # replaced, never written in place
+        ship: FloatArray | None = None
+        for part in self.class_parts:
+            total, src = part.total or self.by_src, self.src_s if part.src is None else part.src
+            if part.mask is not None:
+                asked_by_route = np.where(part.mask, request, 0.0)
+            elif part.routes is not None:
+                asked_by_route = request[part.routes]
+            elif part.others is not None:
+                asked_by_route = request.copy()
+                asked_by_route[part.others] = 0.0
+            else:
+                asked_by_route = request
+            asked = total(asked_by_route)
+            if not asked.any():
+                continue
+            has_ask = asked > 0
+            frac = np.where(
+                has_ask, np.minimum(1.0, remaining / np.where(has_ask, asked, 1.0)), 0.0
+            )
+            sent = asked_by_route * frac[src]
+            if part.routes is None:
+                ship = sent if ship is None else ship + sent
+            else:
+                if ship is None:
+                    ship = np.zeros_like(request)
+                ship[part.routes] = sent
+            remaining = np.maximum(0.0, remaining - np.minimum(asked, remaining))
+        return remaining, np.zeros_like(request) if ship is None else ship
+
+    def _quotas(
+        self, st: PeriodState, remaining: FloatArray, ship: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Scale shipments down to active quotas; what a quota holds back stays put."""
+        total = self.quota_sum(ship[self.quota_routes])
+        # min(1, Q dt / total) without dividing by a vanishing total.
+        limit = np.maximum(total, st.quota_dt)
+        factor = np.where(
+            st.quota_active & (total > 0),
+            st.quota_dt / np.where(limit > 0, limit, 1.0),
+            1.0,
+        )
+        allocated = ship
+        ship = ship * np.where(self.quota_match, factor[:, None, :], 1.0).min(axis=0)
+        remaining = remaining + self.by_src(allocated - ship)
+        return remaining, ship
+
+    def _record(
+        self,
+        k: int,
+        out: ChunkOutput,
+        want: FloatArray,
+        act: FloatArray,
+        served: FloatArray,
+        ship: FloatArray,
+        arriving: FloatArray,
+    ) -> None:
+        pipe = None
+        if out.inventory is not None:
+            pipe = np.zeros_like(self.inv)
+            pipe[self.buy_rows] = self.pipe
+        out.record_step(
+            k,
+            want.T,
+            act.T,
+            served.T,
+            ship.T,
+            arriving.T,
+            self.inv.T,
+            (self.pipe if pipe is None else pipe).T,  # the pipe is read only when recorded
+        )
 
 
 def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
@@ -314,14 +447,14 @@ def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         mass ledger per replicate and commodity.
     """
     core = _Core(plan, smp)
-    prev_fill = np.ones((smp.n, core.n_release))
+    prev_fill = np.ones((core.n_release, smp.n))
     st = core.states.at(0, prev_fill)
-    warnings = core.initialise(st)
-    out = new_output(plan, smp, record, core.inv, core.ring.sum(axis=0), warnings)
+    warnings = steady_start(core, st)
+    out = new_output(plan, smp, record, core.inv.T, core.ring.by_route(0).T, warnings)
     for k in range(plan.n_periods):
         if k > 0:
             st = core.states.at(k, prev_fill)
         prev_fill = core.step(k, st, out, prev_fill)
     core.close_ledger(out)
-    out.finish(core.inv, core.ring.sum(axis=0))
+    out.finish(core.inv.T, core.ring.by_route(plan.n_periods).T)
     return out
