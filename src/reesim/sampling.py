@@ -50,6 +50,64 @@ def _words(n: int) -> list[int]:
     return out
 
 
+class _Hasher:
+    """SeedSequence's hashing over whole arrays of uint32 words.
+
+    The multiplier of ``hashmix`` advances with every call, in call order, so
+    one instance follows one pass of the algorithm.
+    """
+
+    def __init__(self) -> None:
+        self.const = _INIT_A
+
+    def hashmix(self, value: NDArray[np.uint32]) -> NDArray[np.uint32]:
+        value = value ^ np.uint32(self.const)
+        self.const = (self.const * _MULT_A) & _MASK
+        value = value * np.uint32(self.const)
+        return value ^ (value >> np.uint32(_XSHIFT))
+
+    @staticmethod
+    def mix(x: NDArray[np.uint32], y: NDArray[np.uint32]) -> NDArray[np.uint32]:
+        r = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
+        return r ^ (r >> np.uint32(_XSHIFT))
+
+
+#: The hashing state after the seed and the replicate indices, for the last
+#: (seed, replicates) asked: every draw of a chunk shares it, so only the draw
+#: id's part is hashed per draw.
+_REPLICATE_POOL: dict[tuple[object, ...], tuple[list[NDArray[np.uint32]], int]] = {}
+
+
+def _replicate_pool(seed: int, reps: IntArray) -> tuple[list[NDArray[np.uint32]], int]:
+    """Pool words [R] after hashing the seed and the replicate indices, and the multiplier."""
+    n = len(reps)
+    if n and np.array_equal(reps, np.arange(reps[0], reps[0] + n)):
+        key: tuple[object, ...] = (seed, n, int(reps[0]))
+    else:
+        key = (seed, n, reps.tobytes())
+    hit = _REPLICATE_POOL.get(key)
+    if hit is not None:
+        return hit
+    run = _words(seed)
+    run += [0] * max(0, _POOL - len(run))
+    # The seed's words are the same for every replicate: hash them once, as (1,) arrays.
+    entropy = [np.full(1, w, dtype=np.uint32) for w in run]
+    entropy.append(reps.astype(np.uint32))
+    h = _Hasher()
+    pool = [h.hashmix(entropy[i]) for i in range(_POOL)]
+    for src in range(_POOL):
+        for dst in range(_POOL):
+            if src != dst:
+                pool[dst] = h.mix(pool[dst], h.hashmix(pool[src]))
+    for src in range(_POOL, len(entropy)):
+        for dst in range(_POOL):
+            pool[dst] = h.mix(pool[dst], h.hashmix(entropy[src]))
+    pool = [np.broadcast_to(p, (n,)) for p in pool]
+    _REPLICATE_POOL.clear()
+    _REPLICATE_POOL[key] = (pool, h.const)
+    return pool, h.const
+
+
 def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint64]:
     """First 64-bit state word of ``SeedSequence(seed, spawn_key=(i, draw_id))`` for every i.
 
@@ -57,7 +115,8 @@ def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint
     one value for 100,000 replicates costs microseconds instead of seconds.
     It equals ``SeedSequence(...).generate_state(1, np.uint64)[0]`` bit for
     bit (checked by the test suite); replicate indices of 2**32 - 1 and above
-    use NumPy itself.
+    use NumPy itself. The part that depends on the seed and the replicate
+    alone is hashed once per chunk and shared by its draws.
     """
     reps = np.asarray(replicates, dtype=np.int64)
     big = reps >= _MASK
@@ -68,34 +127,14 @@ def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint
             ss = np.random.SeedSequence(seed, spawn_key=(int(reps[pos]), draw_id))
             out[pos] = ss.generate_state(1, np.uint64)[0]
         return out
-    run = _words(seed)
-    run += [0] * max(0, _POOL - len(run))
-    n = len(reps)
-    entropy = [np.full(n, w, dtype=np.uint32) for w in run]
-    entropy.append(reps.astype(np.uint32))
-    entropy += [np.full(n, w, dtype=np.uint32) for w in _words(draw_id)]
-
-    hash_const = _INIT_A
-
-    def hashmix(value: NDArray[np.uint32]) -> NDArray[np.uint32]:
-        nonlocal hash_const
-        value = value ^ np.uint32(hash_const)
-        hash_const = (hash_const * _MULT_A) & _MASK
-        value = value * np.uint32(hash_const)
-        return value ^ (value >> np.uint32(_XSHIFT))
-
-    def mix(x: NDArray[np.uint32], y: NDArray[np.uint32]) -> NDArray[np.uint32]:
-        r = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
-        return r ^ (r >> np.uint32(_XSHIFT))
-
-    pool = [hashmix(entropy[i]) for i in range(_POOL)]
-    for src in range(_POOL):
+    shared, const = _replicate_pool(seed, reps)
+    pool = list(shared)
+    h = _Hasher()
+    h.const = const
+    for word in _words(draw_id):
+        value = np.full(1, word, dtype=np.uint32)
         for dst in range(_POOL):
-            if src != dst:
-                pool[dst] = mix(pool[dst], hashmix(pool[src]))
-    for src in range(_POOL, len(entropy)):
-        for dst in range(_POOL):
-            pool[dst] = mix(pool[dst], hashmix(entropy[src]))
+            pool[dst] = h.mix(pool[dst], h.hashmix(value))
 
     state = []
     hash_b = _INIT_B
