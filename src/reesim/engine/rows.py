@@ -202,9 +202,12 @@ class TransitRing:
         lead = self.lead
         flat = self.history.reshape(-1)
         for s in range(self.length):
-            lands = period + (s - period) % self.length
-            back = (lands - lead) % self.length
-            term = np.where(lands < period + lead, flat.take(back * self._size + self._base), 0.0)
+            # The period landing in slot s departed lead periods before, in slot s - lead
+            # (mod length); it is in transit if that departure came before ``period``.
+            ahead = (s - period) % self.length
+            back = s - lead
+            back = np.where(back < 0, back + self.length, back)
+            term = np.where(ahead < lead, flat.take(back * self._size + self._base), 0.0)
             if len(self.rows_c):
                 term[self.rows_c] = self.ring[s]
             total += term
