@@ -12,7 +12,6 @@ import numpy as np
 
 from reesim.engine import get_engine
 from reesim.engine.output import RECORDABLE, ChunkOutput
-from reesim.engine.rows import RowSum
 from reesim.errors import ReesimError, ReesimWarning
 from reesim.metrics import shortage_metrics
 from reesim.plan import Plan, compile_plan
@@ -28,6 +27,10 @@ CHUNK_BUDGET = 64 * 2**20
 AUTO_RECORD_BUDGET = 512 * 2**20
 
 Progress = Callable[[int, int], None]
+
+#: Replicate-period rows summed at a time into sink groups (a block of a few
+#: dozen sinks stays in the cache).
+_GROUP_BLOCK = 2048
 
 
 def resolve_record(
@@ -206,7 +209,6 @@ class _Collector:
         start = start_periods(plan, ev_k0, happens)
         self.start[lo : lo + start.shape[0]] = start
         per_sink = shortage_metrics(out.demand, out.served, start, plan.threshold, plan.period_days)
-        by_sink: tuple[np.ndarray, np.ndarray] | None = None
         for g, (_, matrix) in self.groups.items():
             values: dict[str, Any]
             if g == "sink":
@@ -219,13 +221,10 @@ class _Collector:
                 single_sink = matrix.argmax(axis=0)
                 values = {k: v[:, single_sink] for k, v in per_sink.items()}
                 if multi.size:
-                    if by_sink is None:  # [S, R x N]: sink series as rows, shared by groupings
-                        by_sink = (_sink_rows(out.demand), _sink_rows(out.served))
                     sub = matrix[:, multi]
-                    shape = out.demand.shape[:2]
                     grouped = shortage_metrics(
-                        _group_sum(by_sink[0], sub, shape),
-                        _group_sum(by_sink[1], sub, shape),
+                        _group_sum(out.demand, sub),
+                        _group_sum(out.served, sub),
                         start,
                         plan.threshold,
                         plan.period_days,
@@ -254,21 +253,24 @@ class _Collector:
         )
 
 
-def _sink_rows(series: np.ndarray) -> np.ndarray:
-    """[R, N, S] sink series as [S, R x N] rows (one contiguous row per sink)."""
-    return np.ascontiguousarray(series.reshape(-1, series.shape[2]).T)
+def _group_sum(series: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Sum [R, N, S] sink series into [R, N, G] groups, in a fixed order per group.
 
-
-def _group_sum(rows: np.ndarray, matrix: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum sink rows [S, R x N] into [R, N, G] groups given by the [S, G] 0/1 ``matrix``.
-
-    Sinks are added in their order within each group, whatever the chunk (a
-    matrix product's summation order, and so its last bits, would depend on
-    the array's size).
+    Sink by sink in sink order, so the last bits do not depend on the chunk (a
+    matrix product's summation order depends on the array's size). The
+    replicate-period rows go in blocks that stay in the cache while every
+    group's sinks are added.
     """
-    member = np.flatnonzero(matrix.any(axis=1))
-    sums = RowSum(matrix[member].argmax(axis=1), matrix.shape[1])(rows[member])
-    return np.ascontiguousarray(sums.T).reshape(*shape, matrix.shape[1])
+    flat = series.reshape(-1, series.shape[2])
+    out = np.zeros((flat.shape[0], matrix.shape[1]))
+    members = [np.flatnonzero(matrix[:, g]) for g in range(matrix.shape[1])]
+    for lo in range(0, flat.shape[0], _GROUP_BLOCK):
+        part, total = flat[lo : lo + _GROUP_BLOCK], out[lo : lo + _GROUP_BLOCK]
+        for g, sinks in enumerate(members):
+            column = total[:, g]
+            for s in sinks:
+                column += part[:, s]
+    return out.reshape(*series.shape[:2], matrix.shape[1])
 
 
 def _group_matrix(plan: Plan, by: str) -> tuple[list[str], np.ndarray]:
