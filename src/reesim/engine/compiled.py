@@ -54,6 +54,17 @@ def _csr(match: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
     return ptr, idx
 
 
+def _groups(key: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """The distinct values of ``key`` with, for each, its positions in ascending order (CSR).
+
+    Returns the values, the row pointers and the positions: the routes of
+    group ``j`` (supplier or buyer ``values[j]``) are ``pos[ptr[j]:ptr[j + 1]]``.
+    """
+    values, counts = np.unique(key, return_counts=True)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    return _c(values, np.int64), _c(ptr, np.int64), _c(np.argsort(key, kind="stable"), np.int64)
+
+
 def _first_true(match: NDArray[np.bool_]) -> IntArray:
     return np.array([int(np.flatnonzero(m)[0]) for m in match], dtype=np.int64)
 
@@ -190,7 +201,10 @@ def kernel_args(
     from a stockpile, priority class as an index into the ``n_levels`` classes,
     0 served first), ``facs`` [2, F], ``in_ptr`` [F + 1] (the inputs of
     facility f are ``in_ptr[f]:in_ptr[f + 1]``), ``inputs`` [2, n_in],
-    ``coproducts`` [2, n_co], ``sink_h``, ``is_buyer`` [H], ``suppliers``.
+    ``coproducts`` [2, n_co], ``sink_h``, ``is_buyer`` [H]; the routes grouped
+    by supplier holding (``suppliers``, ``src_ptr``, ``src_routes``) and by
+    buyer holding (``dst_list``, ``dst_ptr``, ``dst_routes``), in route order
+    within a group.
     Per replicate (first axis R): ``fac_par`` [R, 2, F], ``route_par``
     [R, 3, E], ``route_lead`` [R, E] (whole periods), ``in_amount``,
     ``co_amount``, ``cover`` and ``hold_init`` [R, H], ``d0`` [R, S] and
@@ -228,6 +242,8 @@ def kernel_args(
     cc_ptr, cc_facs = _csr(plan.capacity_changes.match)
     com_fac, com_failed, com_factor = _commissioning(plan, smp)
     rel = plan.releases
+    suppliers, src_ptr, src_routes = _groups(plan.route_src_h)
+    dst_list, dst_ptr, dst_routes = _groups(plan.route_dst_h)
     growth_ix, growth_pow = growth_table(plan, smp)
     none3 = np.zeros((0, 0, 0))
     return {
@@ -257,7 +273,12 @@ def kernel_args(
         "coproducts": _c([plan.co_fac, plan.co_h], np.int64).reshape(2, -1),
         "sink_h": _c(plan.sink_h, np.int64),
         "is_buyer": _c(is_buyer, np.bool_),
-        "suppliers": _c(np.unique(plan.route_src_h), np.int64),
+        "suppliers": suppliers,
+        "src_ptr": src_ptr,
+        "src_routes": src_routes,
+        "dst_list": dst_list,
+        "dst_ptr": dst_ptr,
+        "dst_routes": dst_routes,
         "n_levels": len(levels),
         "ring_len": max_lead + max_delay + 1,
         "n_quota": len(plan.quotas.event),
@@ -357,7 +378,9 @@ def run_numba(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
     )
     args = kernel_args(plan, smp, record, out)
     n_threads = _threads(n_rep)
-    bounds = np.linspace(0, n_rep, n_threads + 1).astype(int)
+    # Whole groups of lanes per thread, so only the last range repeats a replicate.
+    groups = -(-n_rep // K.LANES)
+    bounds = np.minimum(np.linspace(0, groups, n_threads + 1).astype(int) * K.LANES, n_rep)
     if n_threads == 1:
         run_replicates(0, n_rep, **args)
     else:  # the kernel releases the GIL; each thread runs its own replicates

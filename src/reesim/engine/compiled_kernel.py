@@ -146,6 +146,21 @@ def _open_routes(routes, cap_dt, alive, banned, weight, releasing, inv, open_):
 
 
 @_helper
+def _openable(routes, cap_dt, alive, banned, weight, releasing, ln, gate):
+    """What openness of each route depends on besides stock, for lane ``ln`` of ``gate``.
+
+    0: closed (banned, no weight, supplier not alive, or a stockpile not
+    releasing); 2: open (the supplier has capacity); 1: open while the
+    supplier holds stock (:func:`_open_routes`, one test per period).
+    """
+    for e in range(gate.shape[0]):
+        f = routes[SRC_FAC, e]
+        ok = (not banned[e]) & (weight[e] > 0) & alive[f]
+        ok = ok & ((routes[FROM_SP, e] == 0) | releasing[f])
+        gate[e, ln] = 0 if not ok else (2 if cap_dt[f] > 0 else 1)
+
+
+@_helper
 def _pull_shares(routes, lead, delay, weight, open_, share, elt, total, num):
     """Each pull route's share of its buyer's order, and each buyer's expected lead time."""
     for h in range(total.shape[0]):
@@ -236,26 +251,21 @@ def _start(routes, facs, inputs, sink_h, is_buyer, in_amount, cover, lead, hold_
 
 
 @_helper
-def _allocate(routes, suppliers, request, inv, ship, asked, frac, klass):
-    """Step 6: serve requests by priority class (``klass``: index into the classes), pro rata.
-
-    What each supplier is asked per class is summed in one pass over the
-    routes (in route order, as the core sums each class), the classes are
-    then served in order from what the earlier ones left, and each route gets
-    its class's share of its request.
-    """
-    for lv in range(asked.shape[0]):
-        for h in suppliers:
-            asked[lv, h] = 0.0
-    for e in range(ship.shape[0]):
-        asked[klass[e], routes[SRC_H, e]] += request[e]
-    for lv in range(asked.shape[0]):
-        for h in suppliers:
-            a = asked[lv, h]
-            frac[lv, h] = min(1.0, inv[h] / a) if a > 0 else 0.0
-            inv[h] = max(0.0, inv[h] - min(a, inv[h]))
-    for e in range(ship.shape[0]):
-        ship[e] = request[e] * frac[klass[e], routes[SRC_H, e]]
+def _pushes(routes, facs, weight, open_, inv, rate_dt, total, amount, push):
+    """What each stockpile route pushes: its share (by weight) of the release, at most the stock."""
+    for h in range(total.shape[0]):
+        total[h] = 0.0
+        amount[h] = 0.0
+    for e in range(push.shape[0]):
+        push[e] = weight[e] if open_[e] and routes[FROM_SP, e] else 0.0
+        total[routes[SRC_H, e]] += push[e]
+    for f in range(facs.shape[1]):
+        if facs[IS_SP, f]:
+            amount[facs[OUT_H, f]] = min(inv[facs[OUT_H, f]], rate_dt[f])
+    for e in range(push.shape[0]):
+        if routes[FROM_SP, e]:
+            t = total[routes[SRC_H, e]]
+            push[e] = amount[routes[SRC_H, e]] * push[e] / (t if t > 0 else 1.0)
 
 
 @_helper
@@ -296,202 +306,383 @@ def _snapshot(inv, ring, stock, transit):
         transit[e] = t
 
 
+#: Replicates run side by side, one per lane. A replicate's period is a chain of steps
+#: that each wait for the stock the last one left; several replicates interleaved keep
+#: the processor busy, and share the work of walking the network's index arrays.
+LANES = 8
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, coproducts,
-                   sink_h, is_buyer, suppliers, n_levels, ring_len, n_quota, dt, fac_par,
-                   route_par, in_amount, co_amount, cover, hold_init, want, d0, growth_ix,
-                   growth_pow, dc, dc_match, k0, k1, value, share, rules, rule_ptr, rule_routes,
-                   cc, cc_ptr, cc_facs, com, com_failed, com_factor, out_fac, out_start, out_end,
-                   rel, rel_below, rel_cond, shifts, shift_par, changes, served, production,
-                   departures, arrivals, inventory, in_transit, hold_res, route_res, fac_res,
+                   sink_h, is_buyer, suppliers, src_ptr, src_routes, dst_list, dst_ptr,
+                   dst_routes, n_levels, ring_len, n_quota, dt, fac_par, route_par, in_amount,
+                   co_amount, cover, hold_init, want, d0, growth_ix, growth_pow, dc, dc_match,
+                   k0, k1, value, share, rules, rule_ptr, rule_routes, cc, cc_ptr, cc_facs, com,
+                   com_failed, com_factor, out_fac, out_start, out_end, rel, rel_below, rel_cond,
+                   shifts, shift_par, changes, served, production, departures, arrivals,
+                   inventory, in_transit, hold_res, route_res, fac_res,
                    total_served):  # fmt: skip
     """Run replicates ``lo .. hi - 1`` through every period and fill their rows of the results.
 
     Replicates are independent: disjoint ranges may run in parallel threads
     (the kernel releases the GIL) and give the same numbers as one range.
+    ``LANES`` replicates advance together (the last group repeats its last
+    replicate); each lane's arithmetic is the one-replicate arithmetic. What
+    changes only with events is computed lane by lane by the helpers above
+    into rows ``[lane, x]`` and copied into columns ``[x, lane]``, the layout
+    of the period's steps. Those work holding by holding over the routes
+    grouped by buyer (``dst_*``) or supplier (``src_*``), in route order
+    within a group, so every sum over routes has the core's order.
     """
+    L = LANES
     n_fac, n_route, n_h = facs.shape[1], routes.shape[1], is_buyer.shape[0]
     n_sink, n_rel, n_per = sink_h.shape[0], rel.shape[1], want.shape[1]
-    # Scratch, reused by every replicate of the range.
-    ring = np.zeros((ring_len, n_route))
-    cap_dt, rate_dt, act = np.zeros(n_fac), np.zeros(n_fac), np.zeros(n_fac)
-    alive, releasing = np.ones(n_fac, np.bool_), np.zeros(n_fac, np.bool_)
-    banned, licensed = np.zeros(n_route, np.bool_), np.zeros(n_route, np.bool_)
-    open_ = np.zeros(n_route, np.bool_)
-    klass = np.zeros(n_route, np.int64)
-    delay, approval, weight = np.zeros(n_route), np.ones(n_route), np.zeros(n_route)
-    share_, flow, request = np.zeros(n_route), np.zeros(n_route), np.zeros(n_route)
-    lcap, ship, arriving = np.zeros(n_route), np.zeros(n_route), np.zeros(n_route)
-    elt, total, num, usage = np.zeros(n_h), np.zeros(n_h), np.zeros(n_h), np.zeros(n_h)
-    take, need, new_need = np.zeros(n_h), np.zeros(n_h), np.zeros(n_h)
-    inv, pipe, held = np.zeros(n_h), np.zeros(n_h), np.zeros(n_h)
-    quota_on, factor = np.zeros(n_quota, np.bool_), np.ones(n_quota)
-    fill = np.ones(n_rel)
-    factor_f, down = np.ones(n_fac), np.zeros(n_fac, np.bool_)
-    last_open = np.zeros(n_route, np.bool_)
-    class_asked, class_frac = np.zeros((n_levels, n_h)), np.zeros((n_levels, n_h))
+    n_in, n_co, n_dst, n_sup = (
+        inputs.shape[1],
+        coproducts.shape[1],
+        dst_list.shape[0],
+        suppliers.shape[0],
+    )
+    src_h, from_sp = routes[SRC_H], routes[FROM_SP]
+    in_fac, in_h, out_h, is_sp = inputs[FAC], inputs[HOLD], facs[OUT_H], facs[IS_SP]
     rec_prod, rec_flows, rec_inv = flags[REC_PROD], flags[REC_FLOWS], flags[REC_INV]
     any_licence = flags[ANY_LICENCE]
+    # Rows [lane, x], written by the helpers.
+    cap_r, rate_r = np.zeros((L, n_fac)), np.zeros((L, n_fac))
+    alive_r, releasing_r = np.ones((L, n_fac), np.bool_), np.zeros((L, n_fac), np.bool_)
+    banned_r, licensed_r = np.zeros((L, n_route), np.bool_), np.zeros((L, n_route), np.bool_)
+    delay_r, approval_r, weight_r = (
+        np.zeros((L, n_route)),
+        np.ones((L, n_route)),
+        np.zeros((L, n_route)),
+    )
+    klass_r, share_r, elt_r = (
+        np.zeros((L, n_route), np.int64),
+        np.zeros((L, n_route)),
+        np.zeros((L, n_h)),
+    )
+    quota_r, fill_r = np.zeros((L, n_quota), np.bool_), np.ones((L, n_rel))
+    # One replicate's scratch for the helpers.
+    factor_f, down = np.ones(n_fac), np.zeros(n_fac, np.bool_)
+    open1, flow, push1 = np.zeros(n_route, np.bool_), np.zeros(n_route), np.zeros(n_route)
+    ship1, ring1 = np.zeros(n_route), np.zeros((ring_len, n_route))
+    inv1, pipe1, usage1, total, num = (
+        np.zeros(n_h),
+        np.zeros(n_h),
+        np.zeros(n_h),
+        np.zeros(n_h),
+        np.zeros(n_h),
+    )
+    take, need, new_need, held = np.zeros(n_h), np.zeros(n_h), np.zeros(n_h), np.zeros(n_h)
+    want1, factor = np.zeros(n_sink), np.ones(n_quota)
+    # Columns [x, lane]: the period's state.
+    cap_c, capp_c = np.zeros((n_fac, L)), np.zeros((n_fac, L))
+    licensed_c, open_c = np.zeros((n_route, L), np.bool_), np.zeros((n_route, L), np.bool_)
+    gate = np.zeros((n_route, L), np.int8)
+    delay_c, approval_c = np.zeros((n_route, L)), np.ones((n_route, L))
+    klass_c, lead_c = np.zeros((n_route, L), np.int64), np.zeros((n_route, L), np.int64)
+    share_c, rcap_c, push_c = np.zeros((n_route, L)), np.zeros((n_route, L)), np.zeros((n_route, L))
+    arriving, request, ship = np.zeros((n_route, L)), np.zeros((n_route, L)), np.zeros((n_route, L))
+    elt_c, usage_c, cover_c = np.zeros((n_h, L)), np.zeros((n_h, L)), np.zeros((n_h, L))
+    inv, pipe, ring = np.zeros((n_h, L)), np.zeros((n_h, L)), np.zeros((ring_len, n_route, L))
+    act, tot_act = np.zeros((n_fac, L)), np.zeros((n_fac, L))
+    amount_c, co_c = np.zeros((n_in, L)), np.zeros((n_co, L))
+    wk, tot_served = np.zeros((n_sink, L)), np.zeros((n_sink, L))
+    t, o, left, a, lim = np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L)
+    frac, rl = np.zeros((n_levels, L)), np.zeros(L, np.int64)
+    fresh, changed = np.zeros(L, np.bool_), np.zeros(L, np.bool_)
 
-    for r in range(lo, hi):
-        lead = route_par[r, LEAD]
-        lead_int = route_lead[r]
-        cap_periods = fac_par[r, CAP_PERIODS]
-        amount = in_amount[r]
-        k0r, k1r, valuer = k0[r], k1[r], value[r]
-        com_r, out_start_r, out_end_r = com_factor[r], out_start[r], out_end[r]
-        for j in range(n_rel):
-            fill[j] = 1.0
+    for g in range(lo, hi, L):
+        for ln in range(L):
+            r = min(g + ln, hi - 1)
+            rl[ln] = r
+            for e in range(n_route):
+                lead_c[e, ln] = route_lead[r, e]
+                rcap_c[e, ln] = route_par[r, ROUTE_CAP_DT, e]
+            for i in range(n_in):
+                amount_c[i, ln] = in_amount[r, i]
+            for j in range(n_co):
+                co_c[j, ln] = co_amount[r, j]
+            for h in range(n_h):
+                cover_c[h, ln] = cover[r, h]
+            for f in range(n_fac):
+                capp_c[f, ln] = fac_par[r, CAP_PERIODS, f]
+                tot_act[f, ln] = 0.0
+            for s in range(n_sink):
+                tot_served[s, ln] = 0.0
+            for j in range(n_rel):
+                fill_r[ln, j] = 1.0
+        slot = 0
         for k in range(n_per):
             # Demand: d0 x growth ** (k dt) x dt, times the active demand factors.
-            wk = want[r, k]
             for s in range(n_sink):
-                w = d0[r, s] * growth_pow[k, growth_ix[r, s]] * dt
-                if dc.shape[0] > 0:
-                    p = 1.0
-                    for j in range(dc.shape[0]):
-                        v = dc[j]
-                        if dc_match[j, s] and k >= k0r[v] and k < k1r[v]:
-                            p = p * valuer[v]
-                    w = w * p
-                wk[s] = w
+                hs = sink_h[s]
+                for ln in range(L):
+                    r = rl[ln]
+                    w = d0[r, s] * growth_pow[k, growth_ix[r, s]] * dt
+                    if dc.shape[0] > 0:
+                        p = 1.0
+                        for j in range(dc.shape[0]):
+                            v = dc[j]
+                            if dc_match[j, s] and k >= k0[r, v] and k < k1[r, v]:
+                                p = p * value[r, v]
+                        w = w * p
+                    wk[s, ln] = w
+                    usage_c[hs, ln] = w
+                    want[r, k, s] = w
+
             # 1. State: the event-driven part is redone only when something changed.
-            fresh = changes[r, k]
-            if fresh:
-                _capacity_and_rules(k, routes, fac_par[r, CAPACITY], dt, k0r, k1r, valuer,
-                                    share[r], rules, rule_ptr, rule_routes, cc, cc_ptr, cc_facs,
-                                    com, com_failed[r], com_r, out_fac, out_start_r, out_end_r,
-                                    cap_dt, alive, factor_f, down, banned, delay, licensed,
-                                    approval, klass, quota_on)  # fmt: skip
-            if k == 0 or shifts.shape[1] > 0:
-                _weights(k, k0r, shifts, shift_par[r], route_par[r, W0], weight)
-                fresh = True
-            if k == 0 or n_rel > 0:
-                _releases(k, k0r, k1r, valuer, rel, rel_below, fill, rate_dt, releasing)
-            if k == 0:
-                _start(routes, facs, inputs, sink_h, is_buyer, amount, cover[r], lead,
-                       hold_init[r], cap_periods, wk, cap_dt, alive, banned, delay, weight,
-                       releasing, open_, share_, elt, total, num, usage, flow, take, need,
-                       new_need, inv, pipe, ring, fac_res[r, DEFICIT],
-                       fac_res[r, CAP0])  # fmt: skip
-                _snapshot(inv, ring, hold_res[r, START], route_res[r, START])
-            _open_routes(routes, cap_dt, alive, banned, weight, releasing, inv, open_)
+            for ln in range(L):
+                r = rl[ln]
+                fresh[ln] = changes[r, k]
+                if fresh[ln]:
+                    _capacity_and_rules(k, routes, fac_par[r, CAPACITY], dt, k0[r], k1[r],
+                                        value[r], share[r], rules, rule_ptr, rule_routes, cc,
+                                        cc_ptr, cc_facs, com, com_failed[r], com_factor[r],
+                                        out_fac, out_start[r], out_end[r], cap_r[ln],
+                                        alive_r[ln], factor_f, down, banned_r[ln], delay_r[ln],
+                                        licensed_r[ln], approval_r[ln], klass_r[ln],
+                                        quota_r[ln])  # fmt: skip
+                    for f in range(n_fac):
+                        cap_c[f, ln] = cap_r[ln, f]
+                    for e in range(n_route):
+                        licensed_c[e, ln] = licensed_r[ln, e]
+                        delay_c[e, ln] = delay_r[ln, e]
+                        approval_c[e, ln] = approval_r[ln, e]
+                        klass_c[e, ln] = klass_r[ln, e]
+                    for i in range(n_in):  # capacity-based use of each input
+                        usage_c[in_h[i], ln] = cap_r[ln, in_fac[i]] * in_amount[r, i]
+                if k == 0 or shifts.shape[1] > 0:
+                    _weights(k, k0[r], shifts, shift_par[r], route_par[r, W0], weight_r[ln])
+                    fresh[ln] = True
+                if k == 0 or n_rel > 0:
+                    _releases(k, k0[r], k1[r], value[r], rel, rel_below, fill_r[ln], rate_r[ln],
+                              releasing_r[ln])  # fmt: skip
+                if fresh[ln] or n_rel > 0:
+                    _openable(routes, cap_r[ln], alive_r[ln], banned_r[ln], weight_r[ln],
+                              releasing_r[ln], ln, gate)  # fmt: skip
+                if k == 0:
+                    for s in range(n_sink):
+                        want1[s] = wk[s, ln]
+                    _start(routes, facs, inputs, sink_h, is_buyer, in_amount[r], cover[r],
+                           route_par[r, LEAD], hold_init[r], fac_par[r, CAP_PERIODS], want1,
+                           cap_r[ln], alive_r[ln], banned_r[ln], delay_r[ln], weight_r[ln],
+                           releasing_r[ln], open1, share_r[ln], elt_r[ln], total, num, usage1,
+                           flow, take, need, new_need, inv1, pipe1, ring1, fac_res[r, DEFICIT],
+                           fac_res[r, CAP0])  # fmt: skip
+                    _snapshot(inv1, ring1, hold_res[r, START], route_res[r, START])
+                    for h in range(n_h):
+                        inv[h, ln] = inv1[h]
+                        pipe[h, ln] = pipe1[h]
+                    for e in range(n_route):
+                        open_c[e, ln] = open1[e]
+                        for j in range(ring_len):
+                            ring[j, e, ln] = ring1[j, e]
+            # Open: not banned, weight > 0, supplier alive with capacity or stock; releasing.
+            for ln in range(L):
+                changed[ln] = False
+            for e in range(n_route):
+                hs = src_h[e]
+                for ln in range(L):
+                    op = (gate[e, ln] == 2) | ((gate[e, ln] == 1) & (inv[hs, ln] > 0))
+                    changed[ln] = changed[ln] | (op != open_c[e, ln])
+                    open_c[e, ln] = op
 
             # 2. Receive.
-            slot = k % ring_len
-            for h in range(n_h):
-                take[h] = 0.0
-            for e in range(n_route):
-                arriving[e] = ring[slot, e]
-                ring[slot, e] = 0.0
-                take[routes[DST_H, e]] += arriving[e]
-            for h in range(n_h):
-                inv[h] += take[h]
-                pipe[h] -= take[h]
+            if rec_flows:
+                for e in range(n_route):
+                    for ln in range(L):
+                        arriving[e, ln] = ring[slot, e, ln]
+            for j in range(n_dst):
+                for ln in range(L):
+                    t[ln] = 0.0
+                for i in range(dst_ptr[j], dst_ptr[j + 1]):
+                    e = dst_routes[i]
+                    for ln in range(L):
+                        t[ln] += ring[slot, e, ln]
+                        ring[slot, e, ln] = 0.0
+                h = dst_list[j]
+                for ln in range(L):
+                    inv[h, ln] += t[ln]
+                    pipe[h, ln] -= t[ln]
 
             # 3. Produce: capacity, scarcest input, room under the output cap.
             for f in range(n_fac):
-                lim = 0.0 if facs[IS_SP, f] else cap_dt[f]
+                for ln in range(L):
+                    lim[ln] = 0.0 if is_sp[f] else cap_c[f, ln]
                 if in_ptr[f + 1] > in_ptr[f]:
-                    scarcest = np.inf
+                    for ln in range(L):
+                        a[ln] = np.inf
                     for i in range(in_ptr[f], in_ptr[f + 1]):
-                        if amount[i] > 0:  # an input of amount 0 never limits
-                            scarcest = min(scarcest, inv[inputs[HOLD, i]] / amount[i])
-                    lim = min(lim, scarcest)
-                room = max(0.0, cap_periods[f] * cap_dt[f] - inv[facs[OUT_H, f]])
-                act[f] = min(lim, room)
-            for i in range(inputs.shape[1]):
-                h = inputs[HOLD, i]
-                inv[h] = max(0.0, inv[h] - act[inputs[FAC, i]] * amount[i])
+                        h = in_h[i]
+                        for ln in range(L):  # an input of amount 0 never limits
+                            am = amount_c[i, ln]
+                            a[ln] = min(a[ln], inv[h, ln] / am) if am > 0 else a[ln]
+                    for ln in range(L):
+                        lim[ln] = min(lim[ln], a[ln])
+                h = out_h[f]
+                for ln in range(L):
+                    room = max(0.0, capp_c[f, ln] * cap_c[f, ln] - inv[h, ln])
+                    act[f, ln] = min(lim[ln], room)
+            for i in range(n_in):
+                h, f = in_h[i], in_fac[i]
+                for ln in range(L):
+                    inv[h, ln] = max(0.0, inv[h, ln] - act[f, ln] * amount_c[i, ln])
             for f in range(n_fac):
-                inv[facs[OUT_H, f]] += act[f]
-                fac_res[r, TOTAL_ACT, f] += act[f]
-            for j in range(coproducts.shape[1]):
-                inv[coproducts[HOLD, j]] += act[coproducts[FAC, j]] * co_amount[r, j]
+                h = out_h[f]
+                for ln in range(L):
+                    inv[h, ln] += act[f, ln]
+                    tot_act[f, ln] += act[f, ln]
+            for j in range(n_co):
+                h, f = coproducts[HOLD, j], coproducts[FAC, j]
+                for ln in range(L):
+                    inv[h, ln] += act[f, ln] * co_c[j, ln]
 
             # 4. Consume: serve demand from stock; the rest is lost.
             for s in range(n_sink):
                 h = sink_h[s]
-                sv = min(inv[h], wk[s])
-                inv[h] -= sv
-                served[r, k, s] = sv
-                total_served[r, s] += sv
+                for ln in range(L):
+                    sv = min(inv[h, ln], wk[s, ln])
+                    inv[h, ln] -= sv
+                    served[rl[ln], k, s] = sv
+                    tot_served[s, ln] += sv
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
             # Shares and expected lead times change only with openness, weights or delays.
-            for e in range(n_route):
-                if open_[e] != last_open[e]:
-                    fresh = True
-                last_open[e] = open_[e]
-            if fresh:
-                _pull_shares(routes, lead, delay, weight, open_, share_, elt, total, num)
-            _usage(inputs, sink_h, amount, cap_dt, wk, usage)
-            for h in range(n_h):
-                o = 0.0
-                if is_buyer[h]:
-                    o = max(0.0, usage[h] * (cover[r, h] + elt[h]) - inv[h] - pipe[h])
-                need[h] = o
-            for e in range(n_route):
-                d = routes[DST_H, e]
-                request[e] = need[d] * share_[e]
-                lcap[e] = approval[e] * usage[d] * share_[e]
-            if n_rel > 0:
-                for h in range(n_h):
-                    total[h] = 0.0
-                    new_need[h] = 0.0
-                for e in range(n_route):
-                    flow[e] = weight[e] if open_[e] and routes[FROM_SP, e] else 0.0
-                    total[routes[SRC_H, e]] += flow[e]
-                for f in range(n_fac):
-                    if facs[IS_SP, f]:
-                        new_need[facs[OUT_H, f]] = min(inv[facs[OUT_H, f]], rate_dt[f])
-                for e in range(n_route):
-                    if routes[FROM_SP, e]:
-                        t = total[routes[SRC_H, e]]
-                        push = new_need[routes[SRC_H, e]] * flow[e] / (t if t > 0 else 1.0)
-                        request[e] = push
-                        lcap[e] = approval[e] * push
+            for ln in range(L):
+                r = rl[ln]
+                if fresh[ln] or changed[ln]:
+                    for e in range(n_route):
+                        open1[e] = open_c[e, ln]
+                    _pull_shares(routes, route_par[r, LEAD], delay_r[ln], weight_r[ln], open1,
+                                 share_r[ln], elt_r[ln], total, num)  # fmt: skip
+                    for e in range(n_route):
+                        share_c[e, ln] = share_r[ln, e]
+                    for h in range(n_h):
+                        elt_c[h, ln] = elt_r[ln, h]
+                if n_rel > 0:
+                    for e in range(n_route):
+                        open1[e] = open_c[e, ln]
+                    for h in range(n_h):
+                        inv1[h] = inv[h, ln]
+                    _pushes(routes, facs, weight_r[ln], open1, inv1, rate_r[ln], total, new_need,
+                            push1)  # fmt: skip
+                    for e in range(n_route):
+                        push_c[e, ln] = push1[e]
+            # Each request is clipped to the route's capacity and any licence cap.
+            for j in range(n_dst):
+                h = dst_list[j]
+                for ln in range(L):
+                    u = usage_c[h, ln]
+                    o[ln] = max(0.0, u * (cover_c[h, ln] + elt_c[h, ln]) - inv[h, ln] - pipe[h, ln])
+                    if not is_buyer[h]:
+                        o[ln] = 0.0
+                for i in range(dst_ptr[j], dst_ptr[j + 1]):
+                    e = dst_routes[i]
+                    if n_rel > 0 and from_sp[e]:
+                        for ln in range(L):
+                            q = push_c[e, ln]
+                            cap = approval_c[e, ln] * q
+                            q = min(q, rcap_c[e, ln])
+                            request[e, ln] = min(q, cap) if licensed_c[e, ln] else q
+                    elif any_licence:
+                        for ln in range(L):
+                            sh = share_c[e, ln]
+                            q = o[ln] * sh
+                            cap = approval_c[e, ln] * usage_c[h, ln] * sh
+                            q = min(q, rcap_c[e, ln])
+                            request[e, ln] = min(q, cap) if licensed_c[e, ln] else q
+                    else:
+                        for ln in range(L):
+                            request[e, ln] = min(o[ln] * share_c[e, ln], rcap_c[e, ln])
 
-            # 6. Allocate and ship: clip, priority classes, quotas, into the ring.
-            for e in range(n_route):
-                q = min(request[e], route_par[r, ROUTE_CAP_DT, e])
-                if licensed[e]:
-                    q = min(q, lcap[e])
-                request[e] = q
-            _allocate(routes, suppliers, request, inv, ship, class_asked, class_frac, klass)
+            # 6. Allocate by priority class (served in order, pro rata within a class).
+            for j in range(n_sup):
+                h = suppliers[j]
+                for ln in range(L):
+                    left[ln] = inv[h, ln]
+                for lv in range(n_levels):
+                    for ln in range(L):
+                        a[ln] = 0.0
+                    for i in range(src_ptr[j], src_ptr[j + 1]):
+                        e = src_routes[i]
+                        if n_levels == 1:
+                            for ln in range(L):
+                                a[ln] += request[e, ln]
+                        else:
+                            for ln in range(L):
+                                a[ln] = a[ln] + request[e, ln] if klass_c[e, ln] == lv else a[ln]
+                    for ln in range(L):
+                        frac[lv, ln] = min(1.0, left[ln] / a[ln]) if a[ln] > 0 else 0.0
+                        left[ln] = max(0.0, left[ln] - min(a[ln], left[ln]))
+                for ln in range(L):
+                    inv[h, ln] = left[ln]
+                for i in range(src_ptr[j], src_ptr[j + 1]):
+                    e = src_routes[i]
+                    for ln in range(L):
+                        ship[e, ln] = request[e, ln] * frac[klass_c[e, ln], ln]
             if n_quota > 0:
-                _quotas(routes, rules, rule_ptr, rule_routes, value[r], quota_on, suppliers,
-                        ship, inv, factor, flow, held)  # fmt: skip
-            for h in range(n_h):
-                take[h] = 0.0
-            for e in range(n_route):
-                # The ring holds every transit time, so one wrap is enough (no modulo).
-                at = slot + lead_int[e] + (int(delay[e]) if any_licence else 0)
-                if at >= ring_len:
-                    at -= ring_len
-                ring[at, e] += ship[e]
-                take[routes[DST_H, e]] += ship[e]
-            for h in range(n_h):
-                pipe[h] += take[h]
+                for ln in range(L):
+                    for e in range(n_route):
+                        ship1[e] = ship[e, ln]
+                    for h in range(n_h):
+                        inv1[h] = inv[h, ln]
+                    _quotas(routes, rules, rule_ptr, rule_routes, value[rl[ln]], quota_r[ln],
+                            suppliers, ship1, inv1, factor, flow, held)  # fmt: skip
+                    for e in range(n_route):
+                        ship[e, ln] = ship1[e]
+                    for h in range(n_h):
+                        inv[h, ln] = inv1[h]
+            # Ship into the ring; it holds every transit time, so one wrap is enough.
+            for j in range(n_dst):
+                for ln in range(L):
+                    t[ln] = 0.0
+                for i in range(dst_ptr[j], dst_ptr[j + 1]):
+                    e = dst_routes[i]
+                    for ln in range(L):
+                        at = slot + lead_c[e, ln] + (int(delay_c[e, ln]) if any_licence else 0)
+                        if at >= ring_len:
+                            at -= ring_len
+                        ring[at, e, ln] += ship[e, ln]
+                        t[ln] += ship[e, ln]
+                h = dst_list[j]
+                for ln in range(L):
+                    pipe[h, ln] += t[ln]
 
             # 7. Record.
             if rec_prod:
                 for f in range(n_fac):
-                    production[r, k, f] = act[f]
+                    for ln in range(L):
+                        production[rl[ln], k, f] = act[f, ln]
             if rec_flows:
                 for e in range(n_route):
-                    departures[r, k, e] = ship[e]
-                    arrivals[r, k, e] = arriving[e]
+                    for ln in range(L):
+                        departures[rl[ln], k, e] = ship[e, ln]
+                        arrivals[rl[ln], k, e] = arriving[e, ln]
             if rec_inv:
                 for h in range(n_h):
-                    inventory[r, k, h] = inv[h]
-                    in_transit[r, k, h] = pipe[h]
-            for j in range(n_rel):
-                num_, den = 0.0, 0.0
-                for s in range(n_sink):
-                    if rel_cond[j, s]:
-                        num_ += served[r, k, s]
-                        den += wk[s]
-                fill[j] = num_ / den if den > 0 else 1.0
+                    for ln in range(L):
+                        inventory[rl[ln], k, h] = inv[h, ln]
+                        in_transit[rl[ln], k, h] = pipe[h, ln]
+            for ln in range(L):
+                for j in range(n_rel):
+                    num_, den = 0.0, 0.0
+                    for s in range(n_sink):
+                        if rel_cond[j, s]:
+                            num_ += served[rl[ln], k, s]
+                            den += wk[s, ln]
+                    fill_r[ln, j] = num_ / den if den > 0 else 1.0
+            slot = slot + 1 if slot + 1 < ring_len else 0
 
-        _snapshot(inv, ring, hold_res[r, END], route_res[r, END])
+        for ln in range(min(L, hi - g)):
+            r = g + ln
+            for f in range(n_fac):
+                fac_res[r, TOTAL_ACT, f] = tot_act[f, ln]
+            for s in range(n_sink):
+                total_served[r, s] = tot_served[s, ln]
+            for h in range(n_h):
+                inv1[h] = inv[h, ln]
+            for e in range(n_route):
+                for j in range(ring_len):
+                    ring1[j, e] = ring[j, e, ln]
+            _snapshot(inv1, ring1, hold_res[r, END], route_res[r, END])
