@@ -117,15 +117,17 @@ def chain_scenario() -> Any:
     return Scenario.model_validate(chain_dict())
 
 
-def check(replicates: int = 4) -> dict[str, Any]:
-    """Run the chain and compare with the closed form (short days, unmet units).
+def check(replicates: int = 4, engine: str = "vector") -> dict[str, Any]:
+    """Run the chain with ``engine`` and compare with the closed form (short days, unmet units).
 
     Reads the sink series directly (demand and served per day), so the check
     does not depend on how the metrics convert periods to weeks.
     """
     import reesim
 
-    res = reesim.simulate(chain_scenario(), replicates=replicates, seed=1, record="sinks")
+    res = reesim.simulate(
+        chain_scenario(), replicates=replicates, seed=1, record="sinks", engine=engine
+    )
     demand = np.asarray(res.series["demand"])[:, :, 0]
     served = np.asarray(res.series["served"])[:, :, 0]
     gap = demand - served
@@ -136,7 +138,8 @@ def check(replicates: int = 4) -> dict[str, Any]:
     ok_days = bool(np.all(np.abs(short_days - EXPECTED_SHORT_DAYS) <= 1))
     ok_unmet = bool(np.all(np.abs(unmet - EXPECTED_UNMET) <= DEMAND_PER_DAY + 1e-6))
     return {
-        "tool": "reesim",
+        "tool": f"reesim ({engine})",
+        "engine": engine,
         "short_days": int(short_days[0]),
         "unmet_units": float(unmet[0]),
         "first_short_day": int(days[0]) if days.size else None,
@@ -146,22 +149,42 @@ def check(replicates: int = 4) -> dict[str, Any]:
     }
 
 
-def time_per_replicate(replicates: int, repeats: int) -> dict[str, Any]:
+def time_per_replicate(
+    replicates: int,
+    repeats: int,
+    engine: str = "vector",
+    chunk_size: int | None = None,
+    warm: bool = True,
+) -> dict[str, Any]:
     """Median wall time per replicate of ``reesim.simulate`` on the chain (record="none").
 
-    Everything a user waits for is inside the timing: compiling the plan,
-    sampling, the period loop and the metrics.
+    Everything a user waits for once the scenario is loaded is inside the
+    timing: compiling the plan, sampling, the period loop, the metrics and
+    collecting the results. ``chunk_size``
+    None is the chunk ``simulate`` picks. With ``warm``, one untimed small
+    run first, so that imports (and numba's first call) stay out.
     """
     import reesim
 
     sc = chain_scenario()
+    if warm:
+        reesim.simulate(sc, replicates=64, seed=99, record="none", engine=engine)
     times = []
     for r in range(repeats):
         t0 = time.perf_counter()
-        reesim.simulate(sc, replicates=replicates, seed=r + 1, record="none")
+        res = reesim.simulate(
+            sc,
+            replicates=replicates,
+            seed=r + 1,
+            record="none",
+            engine=engine,
+            chunk_size=chunk_size,
+        )
         times.append(time.perf_counter() - t0)
     med = float(np.median(times))
     return {
+        "engine": engine,
+        "chunk_size": int(res.chunk_size),
         "replicates": replicates,
         "repeats": repeats,
         "wall_s": times,
@@ -171,5 +194,8 @@ def time_per_replicate(replicates: int, repeats: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(check())
-    print(time_per_replicate(2000, 3))
+    import importlib.util
+
+    for eng in ["vector"] + (["numba"] if importlib.util.find_spec("numba") else []):
+        print(check(engine=eng))
+        print(time_per_replicate(2000, 3, engine=eng))
