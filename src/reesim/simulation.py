@@ -209,6 +209,7 @@ class _Collector:
         start = start_periods(plan, ev_k0, happens)
         self.start[lo : lo + start.shape[0]] = start
         per_sink = shortage_metrics(out.demand, out.served, start, plan.threshold, plan.period_days)
+        falls: np.ndarray | None = None  # [R, S] whether each sink ever gets less than demand
         for g, (_, matrix) in self.groups.items():
             values: dict[str, Any]
             if g == "sink":
@@ -221,13 +222,12 @@ class _Collector:
                 single_sink = matrix.argmax(axis=0)
                 values = {k: v[:, single_sink] for k, v in per_sink.items()}
                 if multi.size:
+                    if falls is None:
+                        falls = np.asarray((out.served < out.demand).any(axis=1), dtype=bool)
                     sub = matrix[:, multi]
+                    demand, served = _group_series(out, sub, falls)
                     grouped = shortage_metrics(
-                        _group_sum(out.demand, sub),
-                        _group_sum(out.served, sub),
-                        start,
-                        plan.threshold,
-                        plan.period_days,
+                        demand, served, start, plan.threshold, plan.period_days
                     )
                     for k, v in grouped.items():
                         values[k][:, multi] = v
@@ -251,6 +251,26 @@ class _Collector:
             record=self.keep,
             **kw,  # type: ignore[arg-type]
         )
+
+
+def _group_series(
+    out: ChunkOutput, matrix: np.ndarray, falls: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Demand and served [R, N, G] of sink groups, summed only where a sink falls short.
+
+    A replicate none of whose grouped sinks ever gets less than its demand has
+    served equal to demand in every group, to the last bit, so its metrics are
+    those of any series without a shortfall: it is given zeros instead of sums.
+    """
+    rows = np.flatnonzero((falls.astype(np.float64) @ matrix).any(axis=1))
+    if rows.size == falls.shape[0]:
+        return _group_sum(out.demand, matrix), _group_sum(out.served, matrix)
+    shape = (*out.demand.shape[:2], matrix.shape[1])
+    demand, served = np.zeros(shape), np.zeros(shape)
+    if rows.size:
+        demand[rows] = _group_sum(out.demand[rows], matrix)
+        served[rows] = _group_sum(out.served[rows], matrix)
+    return demand, served
 
 
 def _group_sum(series: np.ndarray, matrix: np.ndarray) -> np.ndarray:
