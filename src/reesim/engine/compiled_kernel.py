@@ -306,10 +306,29 @@ def _snapshot(inv, ring, stock, transit):
         transit[e] = t
 
 
+@_helper
+def _record(k, rl, act, ship, arriving, inv, pipe, flags, production, departures, arrivals,
+            inventory, in_transit):  # fmt: skip
+    """Step 7: the recorded series of period ``k``, lane ``ln`` into replicate ``rl[ln]``."""
+    for ln in range(rl.shape[0]):
+        r = rl[ln]
+        if flags[REC_PROD]:
+            for f in range(act.shape[0]):
+                production[r, k, f] = act[f, ln]
+        if flags[REC_FLOWS]:
+            for e in range(ship.shape[0]):
+                departures[r, k, e] = ship[e, ln]
+                arrivals[r, k, e] = arriving[e, ln]
+        if flags[REC_INV]:
+            for h in range(inv.shape[0]):
+                inventory[r, k, h] = inv[h, ln]
+                in_transit[r, k, h] = pipe[h, ln]
+
+
 #: Replicates run side by side, one per lane. A replicate's period is a chain of steps
 #: that each wait for the stock the last one left; several replicates interleaved keep
 #: the processor busy, and share the work of walking the network's index arrays.
-LANES = 8
+LANES = 32
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -381,6 +400,7 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
     gate = np.zeros((n_route, L), np.int8)
     delay_c, approval_c = np.zeros((n_route, L)), np.ones((n_route, L))
     klass_c, lead_c = np.zeros((n_route, L), np.int64), np.zeros((n_route, L), np.int64)
+    lead_lo, lead_hi = np.zeros(n_route, np.int64), np.zeros(n_route, np.int64)
     share_c, rcap_c, push_c = np.zeros((n_route, L)), np.zeros((n_route, L)), np.zeros((n_route, L))
     arriving, request, ship = np.zeros((n_route, L)), np.zeros((n_route, L)), np.zeros((n_route, L))
     elt_c, usage_c, cover_c = np.zeros((n_h, L)), np.zeros((n_h, L)), np.zeros((n_h, L))
@@ -388,6 +408,12 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
     act, tot_act = np.zeros((n_fac, L)), np.zeros((n_fac, L))
     amount_c, co_c = np.zeros((n_in, L)), np.zeros((n_co, L))
     wk, tot_served = np.zeros((n_sink, L)), np.zeros((n_sink, L))
+    # A group's sink series [lane, period, sink], copied whole into replicate rows at the end
+    # (cheaper than writing to rows of the results from every lane each period), and changes.
+    want_c, served_c = np.zeros((L, n_per, n_sink)), np.zeros((L, n_per, n_sink))
+    d0_c, gix_c = np.zeros((n_sink, L)), np.zeros((n_sink, L), np.int64)
+    g_same = np.zeros(n_sink, np.int64)
+    chg_c = np.zeros((n_per, L), np.bool_)
     t, o, left, a, lim = np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L)
     frac, rl = np.zeros((n_levels, L)), np.zeros(L, np.int64)
     fresh, changed = np.zeros(L, np.bool_), np.zeros(L, np.bool_)
@@ -398,6 +424,8 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
             rl[ln] = r
             for e in range(n_route):
                 lead_c[e, ln] = route_lead[r, e]
+                lead_lo[e] = route_lead[r, e] if ln == 0 else min(lead_lo[e], route_lead[r, e])
+                lead_hi[e] = route_lead[r, e] if ln == 0 else max(lead_hi[e], route_lead[r, e])
                 rcap_c[e, ln] = route_par[r, ROUTE_CAP_DT, e]
             for i in range(n_in):
                 amount_c[i, ln] = in_amount[r, i]
@@ -412,29 +440,40 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 tot_served[s, ln] = 0.0
             for j in range(n_rel):
                 fill_r[ln, j] = 1.0
+            for s in range(n_sink):
+                d0_c[s, ln] = d0[r, s]
+                gix_c[s, ln] = growth_ix[r, s]
+                g_same[s] = gix_c[s, 0] if ln == 0 or g_same[s] == gix_c[s, ln] else -1
+            for k in range(n_per):
+                chg_c[k, ln] = changes[r, k]
         slot = 0
         for k in range(n_per):
             # Demand: d0 x growth ** (k dt) x dt, times the active demand factors.
             for s in range(n_sink):
-                hs = sink_h[s]
-                for ln in range(L):
-                    r = rl[ln]
-                    w = d0[r, s] * growth_pow[k, growth_ix[r, s]] * dt
-                    if dc.shape[0] > 0:
-                        p = 1.0
+                if g_same[s] >= 0:  # every lane has the same growth rate
+                    gp = growth_pow[k, g_same[s]]
+                    for ln in range(L):
+                        wk[s, ln] = d0_c[s, ln] * gp * dt
+                else:
+                    for ln in range(L):
+                        wk[s, ln] = d0_c[s, ln] * growth_pow[k, gix_c[s, ln]] * dt
+                if dc.shape[0] > 0:
+                    for ln in range(L):
+                        p, r = 1.0, rl[ln]
                         for j in range(dc.shape[0]):
                             v = dc[j]
                             if dc_match[j, s] and k >= k0[r, v] and k < k1[r, v]:
                                 p = p * value[r, v]
-                        w = w * p
-                    wk[s, ln] = w
-                    usage_c[hs, ln] = w
-                    want[r, k, s] = w
+                        wk[s, ln] = wk[s, ln] * p
+                hs = sink_h[s]
+                for ln in range(L):
+                    usage_c[hs, ln] = wk[s, ln]
+                    want_c[ln, k, s] = wk[s, ln]
 
             # 1. State: the event-driven part is redone only when something changed.
             for ln in range(L):
                 r = rl[ln]
-                fresh[ln] = changes[r, k]
+                fresh[ln] = chg_c[k, ln]
                 if fresh[ln]:
                     _capacity_and_rules(k, routes, fac_par[r, CAPACITY], dt, k0[r], k1[r],
                                         value[r], share[r], rules, rule_ptr, rule_routes, cc,
@@ -544,7 +583,7 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 for ln in range(L):
                     sv = min(inv[h, ln], wk[s, ln])
                     inv[h, ln] -= sv
-                    served[rl[ln], k, s] = sv
+                    served_c[ln, k, s] = sv
                     tot_served[s, ln] += sv
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
@@ -617,10 +656,12 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                         left[ln] = max(0.0, left[ln] - min(a[ln], left[ln]))
                 for ln in range(L):
                     inv[h, ln] = left[ln]
-                for i in range(src_ptr[j], src_ptr[j + 1]):
-                    e = src_routes[i]
-                    for ln in range(L):
-                        ship[e, ln] = request[e, ln] * frac[klass_c[e, ln], ln]
+                for lv in range(n_levels):  # (a pass per class: no lookups by lane)
+                    for i in range(src_ptr[j], src_ptr[j + 1]):
+                        e = src_routes[i]
+                        for ln in range(L):
+                            x = request[e, ln] * frac[lv, ln]
+                            ship[e, ln] = x if lv == 0 or klass_c[e, ln] == lv else ship[e, ln]
             if n_quota > 0:
                 for ln in range(L):
                     for e in range(n_route):
@@ -640,42 +681,46 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 for i in range(dst_ptr[j], dst_ptr[j + 1]):
                     e = dst_routes[i]
                     for ln in range(L):
-                        at = slot + lead_c[e, ln] + (int(delay_c[e, ln]) if any_licence else 0)
+                        t[ln] += ship[e, ln]
+                    if any_licence:  # transit times of this period: lane by lane
+                        for ln in range(L):
+                            at = slot + lead_c[e, ln] + int(delay_c[e, ln])
+                            if at >= ring_len:
+                                at -= ring_len
+                            ring[at, e, ln] += ship[e, ln]
+                        continue
+                    # One slot per lead time the route has in this group (usually one).
+                    for d in range(lead_lo[e], lead_hi[e] + 1):
+                        at = slot + d
                         if at >= ring_len:
                             at -= ring_len
-                        ring[at, e, ln] += ship[e, ln]
-                        t[ln] += ship[e, ln]
+                        for ln in range(L):
+                            x = ring[at, e, ln]
+                            ring[at, e, ln] = x + ship[e, ln] if lead_c[e, ln] == d else x
                 h = dst_list[j]
                 for ln in range(L):
                     pipe[h, ln] += t[ln]
 
             # 7. Record.
-            if rec_prod:
-                for f in range(n_fac):
-                    for ln in range(L):
-                        production[rl[ln], k, f] = act[f, ln]
-            if rec_flows:
-                for e in range(n_route):
-                    for ln in range(L):
-                        departures[rl[ln], k, e] = ship[e, ln]
-                        arrivals[rl[ln], k, e] = arriving[e, ln]
-            if rec_inv:
-                for h in range(n_h):
-                    for ln in range(L):
-                        inventory[rl[ln], k, h] = inv[h, ln]
-                        in_transit[rl[ln], k, h] = pipe[h, ln]
+            if rec_prod or rec_flows or rec_inv:
+                _record(k, rl, act, ship, arriving, inv, pipe, flags, production, departures,
+                        arrivals, inventory, in_transit)  # fmt: skip
             for ln in range(L):
                 for j in range(n_rel):
                     num_, den = 0.0, 0.0
                     for s in range(n_sink):
                         if rel_cond[j, s]:
-                            num_ += served[rl[ln], k, s]
+                            num_ += served_c[ln, k, s]
                             den += wk[s, ln]
                     fill_r[ln, j] = num_ / den if den > 0 else 1.0
             slot = slot + 1 if slot + 1 < ring_len else 0
 
         for ln in range(min(L, hi - g)):
             r = g + ln
+            for k in range(n_per):
+                for s in range(n_sink):
+                    want[r, k, s] = want_c[ln, k, s]
+                    served[r, k, s] = served_c[ln, k, s]
             for f in range(n_fac):
                 fac_res[r, TOTAL_ACT, f] = tot_act[f, ln]
             for s in range(n_sink):
