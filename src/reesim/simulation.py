@@ -23,6 +23,8 @@ __all__ = ["simulate", "resolve_record", "default_chunk_size"]
 
 #: Memory the series of one chunk may take, bytes.
 CHUNK_BUDGET = 64 * 2**20
+#: Largest default chunk, replicates.
+MAX_CHUNK = 16_384
 #: Recorded sink series kept across chunks under record="auto", bytes.
 AUTO_RECORD_BUDGET = 512 * 2**20
 
@@ -60,8 +62,11 @@ def resolve_record(
 def default_chunk_size(plan: Plan, record: frozenset[str]) -> int:
     """Replicates per chunk: one chunk's series and engine state stay near 64 MiB.
 
-    Chunks of more than 1,024 replicates are not faster per replicate (the
-    arrays outgrow the caches), so that is the largest default.
+    The vectorised core pays NumPy's fixed cost per call once per chunk and
+    period, so small networks run fastest in large chunks (the 365-day peer
+    chain is 1.4 times faster per replicate at 16,384 than at 1,024); large
+    networks reach the memory budget first, and gain nothing past a thousand
+    or so. 16,384 is the largest default.
     """
     per_period = 2 * plan.n_sinks
     if "production" in record:
@@ -74,9 +79,10 @@ def default_chunk_size(plan: Plan, record: frozenset[str]) -> int:
     ring = 1 + (float(lead.max()) / plan.period_days if lead.size else 1.0)
     delays = plan.params.get("ev_value", np.zeros(0))[plan.licences.event]
     ring += float(np.nansum(delays)) / plan.period_days if delays.size else 0.0
-    state = ring * plan.n_routes + 40 * (plan.n_routes + plan.n_holdings + plan.n_facilities)
+    # The ring is counted twice: departures by period and the indices that read them.
+    state = 2 * ring * plan.n_routes + 40 * (plan.n_routes + plan.n_holdings + plan.n_facilities)
     per_rep = max(1.0, (per_period * max(1, plan.n_periods) + state) * 8)
-    return int(np.clip(CHUNK_BUDGET // per_rep, 16, 1024))
+    return int(np.clip(CHUNK_BUDGET // per_rep, 16, MAX_CHUNK))
 
 
 def simulate(
