@@ -108,7 +108,7 @@ def _replicate_pool(seed: int, reps: IntArray) -> tuple[list[NDArray[np.uint32]]
     return pool, h.const
 
 
-def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint64]:
+def seed_words(seed: int, replicates: IntArray, draw_id: int | IntArray) -> NDArray[np.uint64]:
     """First 64-bit state word of ``SeedSequence(seed, spawn_key=(i, draw_id))`` for every i.
 
     A whole-array replica of NumPy's SeedSequence hashing, so that drawing
@@ -117,22 +117,44 @@ def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint
     bit (checked by the test suite); replicate indices of 2**32 - 1 and above
     use NumPy itself. The part that depends on the seed and the replicate
     alone is hashed once per chunk and shared by its draws.
+
+    Parameters
+    ----------
+    seed
+        The run's seed.
+    replicates
+        Global replicate indices [R].
+    draw_id
+        One draw id, or an array [D] of them (each below 2**32).
+
+    Returns
+    -------
+    numpy.ndarray
+        [R] words for one draw id, [D, R] for an array of them.
     """
     reps = np.asarray(replicates, dtype=np.int64)
+    ids = np.asarray(draw_id, dtype=np.int64)
+    if ids.ndim == 1 and (ids >= 2**32).any():
+        return np.stack([seed_words(seed, reps, int(d)) for d in ids])
     big = reps >= _MASK
     if big.any():
-        out = np.empty(len(reps), dtype=np.uint64)
-        out[~big] = seed_words(seed, reps[~big], draw_id)
+        out = np.empty((*ids.shape, len(reps)), dtype=np.uint64)
+        out[..., ~big] = seed_words(seed, reps[~big], ids)
         for pos in np.flatnonzero(big):
-            ss = np.random.SeedSequence(seed, spawn_key=(int(reps[pos]), draw_id))
-            out[pos] = ss.generate_state(1, np.uint64)[0]
+            for j, d in enumerate(ids.reshape(-1)):
+                ss = np.random.SeedSequence(seed, spawn_key=(int(reps[pos]), int(d)))
+                out.reshape(-1, len(reps))[j, pos] = ss.generate_state(1, np.uint64)[0]
         return out
     shared, const = _replicate_pool(seed, reps)
     pool = list(shared)
     h = _Hasher()
     h.const = const
-    for word in _words(draw_id):
-        value = np.full(1, word, dtype=np.uint32)
+    if ids.ndim == 1:
+        # Every draw id is one word: hash them all at once, a row per draw.
+        words = [ids.astype(np.uint32)[:, None]]
+    else:
+        words = [np.full(1, w, dtype=np.uint32) for w in _words(int(ids))]
+    for value in words:
         for dst in range(_POOL):
             pool[dst] = h.mix(pool[dst], h.hashmix(value))
 
@@ -146,10 +168,11 @@ def seed_words(seed: int, replicates: IntArray, draw_id: int) -> NDArray[np.uint
     return state[0].astype(np.uint64) | (state[1].astype(np.uint64) << np.uint64(32))
 
 
-def uniforms(seed: int, replicates: IntArray, draw_id: int) -> FloatArray:
+def uniforms(seed: int, replicates: IntArray, draw_id: int | IntArray) -> FloatArray:
     """One uniform in (0, 1) per replicate from ``SeedSequence(seed, spawn_key=(i, draw_id))``.
 
     u = ((w >> 11) + 0.5) * 2**-53 with w the stream's first 64-bit state word.
+    With an array [D] of draw ids, the result is [D, R].
     """
     words = seed_words(seed, replicates, draw_id)
     return ((words >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO_M53
@@ -220,8 +243,9 @@ def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
     replicates = np.asarray(replicates, dtype=np.int64)
     n_rep = len(replicates)
     params = {k: np.repeat(v[None, :], n_rep, axis=0) for k, v in plan.params.items()}
-    for d in plan.draws:
-        u = uniforms(seed, replicates, d.draw_id)
+    ids = np.array([d.draw_id for d in plan.draws], dtype=np.int64)
+    u_all = uniforms(seed, replicates, ids) if ids.size else np.zeros((0, n_rep))
+    for d, u in zip(plan.draws, u_all, strict=True):
         params[d.param][:, d.index] = np.clip(d.dist.ppf(u), d.low, d.high)
 
     never = plan.n_periods + 1
