@@ -143,3 +143,20 @@ def test_normal_quantile_matches_scipy_without_importing_it() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_many_draw_ids_at_once_equal_one_at_a_time() -> None:
+    from reesim.sampling import seed_words
+
+    reps = np.array([0, 3, 2**31, 2**32 - 2, 2**32 - 1, 2**33])
+    ids = np.array([0, 7, 123_456_789, 2**32 - 1, 2**32 + 5])  # the last needs two words
+    together = seed_words(2024, reps, ids)
+    assert together.shape == (len(ids), len(reps))
+    for row, draw_id in zip(together, ids, strict=True):
+        expected = [
+            np.random.SeedSequence(2024, spawn_key=(int(r), int(draw_id))).generate_state(
+                1, np.uint64
+            )[0]
+            for r in reps
+        ]
+        np.testing.assert_array_equal(row, np.array(expected, dtype=np.uint64))
