@@ -204,7 +204,9 @@ def kernel_args(
     ``coproducts`` [2, n_co], ``sink_h``, ``is_buyer`` [H]; the routes grouped
     by supplier holding (``suppliers``, ``src_ptr``, ``src_routes``) and by
     buyer holding (``dst_list``, ``dst_ptr``, ``dst_routes``), in route order
-    within a group.
+    within a group; without domestic-priority events (``flags[FIXED_CLASSES]``)
+    each supplier's routes are ordered by class, route order within a class,
+    and class ``c`` of supplier ``j`` is ``src_class[j, c]:src_class[j, c + 1]``.
     Per replicate (first axis R): ``fac_par`` [R, 2, F], ``route_par``
     [R, 3, E], ``route_lead`` [R, E] (whole periods), ``in_amount``,
     ``co_amount``, ``cover`` and ``hold_init`` [R, H], ``d0`` [R, S] and
@@ -243,6 +245,13 @@ def kernel_args(
     com_fac, com_failed, com_factor = _commissioning(plan, smp)
     rel = plan.releases
     suppliers, src_ptr, src_routes = _groups(plan.route_src_h)
+    fixed_classes = not len(plan.priorities.event)
+    src_class = np.zeros((len(suppliers), len(levels) + 1), dtype=np.int64)
+    if fixed_classes:  # each supplier's routes by class, in route order within a class
+        src_routes = _c(np.lexsort((route_class, plan.route_src_h)), np.int64)
+        for j in range(len(suppliers)):
+            own = route_class[src_routes[src_ptr[j] : src_ptr[j + 1]]]
+            src_class[j] = src_ptr[j] + np.searchsorted(own, np.arange(len(levels) + 1))
     dst_list, dst_ptr, dst_routes = _groups(plan.route_dst_h)
     growth_ix, growth_pow = growth_table(plan, smp)
     none3 = np.zeros((0, 0, 0))
@@ -253,6 +262,7 @@ def kernel_args(
                 "flows" in record,
                 "inventory" in record,
                 len(plan.licences.event) > 0,
+                fixed_classes,
             ],
             np.bool_,
         ),
@@ -276,6 +286,7 @@ def kernel_args(
         "suppliers": suppliers,
         "src_ptr": src_ptr,
         "src_routes": src_routes,
+        "src_class": src_class,
         "dst_list": dst_list,
         "dst_ptr": dst_ptr,
         "dst_routes": dst_routes,
@@ -345,7 +356,7 @@ def kernel_args(
 
 
 #: Fewest replicates worth a thread of their own (below it, starting threads costs more).
-_PER_THREAD = 32
+_PER_THREAD = K.LANES
 
 
 def _threads(n_rep: int) -> int:

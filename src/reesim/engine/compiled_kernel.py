@@ -33,7 +33,7 @@ KIND, EVENT, QUOTA = 0, 1, 2  # rules (kind, event, quota index); also com, rel,
 BAN, LICENCE, PRIORITY, QUOTA_RULE = 0, 1, 2, 3  # kinds of rule
 ROUTE, HAS_COND = 0, 2  # shifts (route, event); rel
 LENGTH, DELTA = 0, 1  # shift_par
-REC_PROD, REC_FLOWS, REC_INV, ANY_LICENCE = 0, 1, 2, 3  # flags
+REC_PROD, REC_FLOWS, REC_INV, ANY_LICENCE, FIXED_CLASSES = 0, 1, 2, 3, 4  # flags
 START, END = 0, 1  # hold_res, route_res
 TOTAL_ACT, DEFICIT, CAP0 = 0, 1, 2  # fac_res
 
@@ -333,7 +333,7 @@ LANES = 32
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, coproducts,
-                   sink_h, is_buyer, suppliers, src_ptr, src_routes, dst_list, dst_ptr,
+                   sink_h, is_buyer, suppliers, src_ptr, src_routes, src_class, dst_list, dst_ptr,
                    dst_routes, n_levels, ring_len, n_quota, dt, fac_par, route_par, in_amount,
                    co_amount, cover, hold_init, want, d0, growth_ix, growth_pow, dc, dc_match,
                    k0, k1, value, share, rules, rule_ptr, rule_routes, cc, cc_ptr, cc_facs, com,
@@ -365,7 +365,7 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
     src_h, from_sp = routes[SRC_H], routes[FROM_SP]
     in_fac, in_h, out_h, is_sp = inputs[FAC], inputs[HOLD], facs[OUT_H], facs[IS_SP]
     rec_prod, rec_flows, rec_inv = flags[REC_PROD], flags[REC_FLOWS], flags[REC_INV]
-    any_licence = flags[ANY_LICENCE]
+    any_licence, fixed_classes = flags[ANY_LICENCE], flags[FIXED_CLASSES]
     # Rows [lane, x], written by the helpers.
     cap_r, rate_r = np.zeros((L, n_fac)), np.zeros((L, n_fac))
     alive_r, releasing_r = np.ones((L, n_fac), np.bool_), np.zeros((L, n_fac), np.bool_)
@@ -407,10 +407,8 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
     inv, pipe, ring = np.zeros((n_h, L)), np.zeros((n_h, L)), np.zeros((ring_len, n_route, L))
     act, tot_act = np.zeros((n_fac, L)), np.zeros((n_fac, L))
     amount_c, co_c = np.zeros((n_in, L)), np.zeros((n_co, L))
-    wk, tot_served = np.zeros((n_sink, L)), np.zeros((n_sink, L))
-    # A group's sink series [lane, period, sink], copied whole into replicate rows at the end
-    # (cheaper than writing to rows of the results from every lane each period), and changes.
-    want_c, served_c = np.zeros((L, n_per, n_sink)), np.zeros((L, n_per, n_sink))
+    wk, sv_c, tot_served = np.zeros((n_sink, L)), np.zeros((n_sink, L)), np.zeros((n_sink, L))
+    # Per group: demand's base and growth rate, and the periods whose state may change.
     d0_c, gix_c = np.zeros((n_sink, L)), np.zeros((n_sink, L), np.int64)
     g_same = np.zeros(n_sink, np.int64)
     chg_c = np.zeros((n_per, L), np.bool_)
@@ -468,7 +466,6 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 hs = sink_h[s]
                 for ln in range(L):
                     usage_c[hs, ln] = wk[s, ln]
-                    want_c[ln, k, s] = wk[s, ln]
 
             # 1. State: the event-driven part is redone only when something changed.
             for ln in range(L):
@@ -583,8 +580,15 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 for ln in range(L):
                     sv = min(inv[h, ln], wk[s, ln])
                     inv[h, ln] -= sv
-                    served_c[ln, k, s] = sv
+                    sv_c[s, ln] = sv
                     tot_served[s, ln] += sv
+            # The period's sink series, replicate by replicate: each row written in one run
+            # (writing every lane's row per sink would touch a page per lane per value).
+            for ln in range(L):
+                r = rl[ln]
+                for s in range(n_sink):
+                    want[r, k, s] = wk[s, ln]
+                    served[r, k, s] = sv_c[s, ln]
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
             # Shares and expected lead times change only with openness, weights or delays.
@@ -643,12 +647,14 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 for lv in range(n_levels):
                     for ln in range(L):
                         a[ln] = 0.0
-                    for i in range(src_ptr[j], src_ptr[j + 1]):
-                        e = src_routes[i]
-                        if n_levels == 1:
+                    if fixed_classes:  # the supplier's routes of this class
+                        for i in range(src_class[j, lv], src_class[j, lv + 1]):
+                            e = src_routes[i]
                             for ln in range(L):
                                 a[ln] += request[e, ln]
-                        else:
+                    else:
+                        for i in range(src_ptr[j], src_ptr[j + 1]):
+                            e = src_routes[i]
                             for ln in range(L):
                                 a[ln] = a[ln] + request[e, ln] if klass_c[e, ln] == lv else a[ln]
                     for ln in range(L):
@@ -657,11 +663,17 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 for ln in range(L):
                     inv[h, ln] = left[ln]
                 for lv in range(n_levels):  # (a pass per class: no lookups by lane)
-                    for i in range(src_ptr[j], src_ptr[j + 1]):
-                        e = src_routes[i]
-                        for ln in range(L):
-                            x = request[e, ln] * frac[lv, ln]
-                            ship[e, ln] = x if lv == 0 or klass_c[e, ln] == lv else ship[e, ln]
+                    if fixed_classes:
+                        for i in range(src_class[j, lv], src_class[j, lv + 1]):
+                            e = src_routes[i]
+                            for ln in range(L):
+                                ship[e, ln] = request[e, ln] * frac[lv, ln]
+                    else:
+                        for i in range(src_ptr[j], src_ptr[j + 1]):
+                            e = src_routes[i]
+                            for ln in range(L):
+                                x = request[e, ln] * frac[lv, ln]
+                                ship[e, ln] = x if lv == 0 or klass_c[e, ln] == lv else ship[e, ln]
             if n_quota > 0:
                 for ln in range(L):
                     for e in range(n_route):
@@ -710,17 +722,13 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                     num_, den = 0.0, 0.0
                     for s in range(n_sink):
                         if rel_cond[j, s]:
-                            num_ += served_c[ln, k, s]
+                            num_ += sv_c[s, ln]
                             den += wk[s, ln]
                     fill_r[ln, j] = num_ / den if den > 0 else 1.0
             slot = slot + 1 if slot + 1 < ring_len else 0
 
         for ln in range(min(L, hi - g)):
             r = g + ln
-            for k in range(n_per):
-                for s in range(n_sink):
-                    want[r, k, s] = want_c[ln, k, s]
-                    served[r, k, s] = served_c[ln, k, s]
             for f in range(n_fac):
                 fac_res[r, TOTAL_ACT, f] = tot_act[f, ln]
             for s in range(n_sink):
