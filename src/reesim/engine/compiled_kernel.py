@@ -411,7 +411,9 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
     # Per group: demand's base and growth rate, and the periods whose state may change.
     d0_c, gix_c = np.zeros((n_sink, L)), np.zeros((n_sink, L), np.int64)
     g_same = np.zeros(n_sink, np.int64)
-    chg_c = np.zeros((n_per, L), np.bool_)
+    chg_c, any_chg = np.zeros((n_per, L), np.bool_), np.zeros(n_per, np.bool_)
+    n_blk = min(max(1, 64 // max(1, n_sink)), max(1, n_per))  # periods per block of sink rows
+    blk_w, blk_s = np.zeros((L, n_blk, n_sink)), np.zeros((L, n_blk, n_sink))
     t, o, left, a, lim = np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L)
     frac, rl = np.zeros((n_levels, L)), np.zeros(L, np.int64)
     fresh, changed = np.zeros(L, np.bool_), np.zeros(L, np.bool_)
@@ -444,8 +446,10 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 g_same[s] = gix_c[s, 0] if ln == 0 or g_same[s] == gix_c[s, ln] else -1
             for k in range(n_per):
                 chg_c[k, ln] = changes[r, k]
+                any_chg[k] = chg_c[k, ln] if ln == 0 else any_chg[k] | chg_c[k, ln]
         slot = 0
         for k in range(n_per):
+            kb = k % n_blk  # the period's row in the block of sink series
             # Demand: d0 x growth ** (k dt) x dt, times the active demand factors.
             for s in range(n_sink):
                 if g_same[s] >= 0:  # every lane has the same growth rate
@@ -469,8 +473,10 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
 
             # 1. State: the event-driven part is redone only when something changed.
             for ln in range(L):
-                r = rl[ln]
                 fresh[ln] = chg_c[k, ln]
+            steady = k > 0 and shifts.shape[1] == 0 and n_rel == 0 and not any_chg[k]
+            for ln in range(0 if steady else L):
+                r = rl[ln]
                 if fresh[ln]:
                     _capacity_and_rules(k, routes, fac_par[r, CAPACITY], dt, k0[r], k1[r],
                                         value[r], share[r], rules, rule_ptr, rule_routes, cc,
@@ -582,13 +588,27 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                     inv[h, ln] -= sv
                     sv_c[s, ln] = sv
                     tot_served[s, ln] += sv
-            # The period's sink series, replicate by replicate: each row written in one run
-            # (writing every lane's row per sink would touch a page per lane per value).
-            for ln in range(L):
-                r = rl[ln]
-                for s in range(n_sink):
-                    want[r, k, s] = wk[s, ln]
-                    served[r, k, s] = sv_c[s, ln]
+            # The sink series go into replicate rows row by row (writing every lane's row for
+            # each value would touch a page per lane per value); with few sinks, a block of
+            # periods at a time.
+            if n_blk == 1:
+                for ln in range(L):
+                    r = rl[ln]
+                    for s in range(n_sink):
+                        want[r, k, s] = wk[s, ln]
+                        served[r, k, s] = sv_c[s, ln]
+            else:
+                for ln in range(L):
+                    for s in range(n_sink):
+                        blk_w[ln, kb, s] = wk[s, ln]
+                        blk_s[ln, kb, s] = sv_c[s, ln]
+                if kb == n_blk - 1 or k == n_per - 1:
+                    for ln in range(L):
+                        r = rl[ln]
+                        for b in range(kb + 1):
+                            for s in range(n_sink):
+                                want[r, k - kb + b, s] = blk_w[ln, b, s]
+                                served[r, k - kb + b, s] = blk_s[ln, b, s]
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
             # Shares and expected lead times change only with openness, weights or delays.
