@@ -22,6 +22,7 @@ numba = pytest.importorskip("numba")
 
 from reesim.engine import get_engine  # noqa: E402
 from reesim.engine.compiled import growth_table, run_numba  # noqa: E402
+from reesim.engine.compiled_kernel import LANES  # noqa: E402
 from reesim.engine.output import RECORDABLE, ChunkOutput  # noqa: E402
 from reesim.engine.vector import run_vector  # noqa: E402
 from reesim.errors import ReesimError, ReesimWarning  # noqa: E402
@@ -136,6 +137,14 @@ def test_numba_equals_vector_on_daily_periods(sc: Scenario, seed: int) -> None:
 
 
 @settings(max_examples=_fewer())
+@given(rich_scenarios(), st.integers(0, 2**31 - 1))
+def test_numba_equals_vector_over_several_groups_of_lanes(sc: Scenario, seed: int) -> None:
+    """Enough replicates for two groups of lanes, the last one partly filled, so that
+    lanes of one group differ in lead times, event dates and outages."""
+    check_agree(sc, seed, replicates=LANES + 9)
+
+
+@settings(max_examples=_fewer())
 @given(scenarios(max_events=6))
 def test_numba_keeps_the_invariants_under_every_event_kind(sc: Scenario) -> None:
     with warnings.catch_warnings():
@@ -182,6 +191,22 @@ def test_growth_factors_equal_the_cores_power(period: str) -> None:
 @pytest.mark.parametrize("name", ["default", "world-2024"])
 def test_builtin_scenarios_agree(name: str) -> None:
     check_agree(load_scenario(name), seed=2024, replicates=6)
+
+
+@pytest.mark.parametrize("name", ["default", "world-2024"])
+def test_builtin_scenarios_agree_to_the_last_bit(name: str) -> None:
+    """Both engines sum in the same order, so on the built-in scenarios every value is
+    the same double, over more than one group of lanes."""
+    plan, smp, a, b = run_both(load_scenario(name), seed=11, replicates=2 * LANES + 5)
+    for series in SERIES:
+        x, y = getattr(a, series), getattr(b, series)
+        assert x is not None and y is not None
+        differ = np.argwhere(x != y)
+        assert differ.size == 0, (
+            f"{series} differs first at [replicate, period, column] {differ[0]}"
+        )
+    for name_, values in a.ledger.items():
+        np.testing.assert_array_equal(b.ledger[name_], values, err_msg=name_)
 
 
 def test_exhausted_supplier_ends_with_exactly_nothing() -> None:

@@ -1,19 +1,19 @@
-"""``engine="numba"``: the model compiled with numba, one replicate at a time.
+"""``engine="numba"``: the model compiled with numba, replicates in groups of lanes.
 
 An optional backend (``pip install 'reesim[fast]'``) that gives the same
-numbers as the vectorised core (:mod:`reesim.engine.vector`) within the
-engine tolerance — usually bit for bit — and fills the same
+numbers as the vectorised core (:mod:`reesim.engine.vector`) — bit for bit
+on the built-in scenarios, within the engine tolerance always — and fills the same
 :class:`~reesim.engine.output.ChunkOutput`. The kernel itself lives in
 :mod:`reesim.engine.compiled_kernel`; this module turns a plan and a chunk's
 samples into the flat arrays it reads, runs it, and closes the mass ledger.
 
-Replicates are independent, so a chunk is split into ranges of replicates
-that run in threads (the kernel releases the GIL); each replicate's
-arithmetic is the same whatever thread runs it, so results depend on neither
-the thread count nor the chunk size. The thread count is numba's
+Replicates are independent, so a chunk is split into ranges of whole groups
+of lanes that run in threads (the kernel releases the GIL); each replicate's
+arithmetic is the same whatever thread or lane runs it, so results depend on
+neither the thread count nor the chunk size. The thread count is numba's
 (``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads`).
 
-The first call compiles the kernel (10-30 s); the machine code is cached
+The first call compiles the kernel (25-30 s); the machine code is cached
 next to the module, so later processes load it in about a second.
 """
 

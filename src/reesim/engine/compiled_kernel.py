@@ -1,4 +1,4 @@
-"""The numba kernel behind ``engine="numba"``: one replicate at a time, scalar loops.
+"""The numba kernel behind ``engine="numba"``: scalar loops, several replicates side by side.
 
 :mod:`reesim.engine.compiled` lays the plan and the samples out in plain
 arrays grouped by what they index, with named rows (the constants below; see
@@ -13,7 +13,7 @@ power and the C library's ``pow`` differ in the last bit.
 
 Every compiled function lives in this one file: numba's on-disk cache is
 invalidated by a change of the file that holds a function, not of the files
-its callees live in.
+its callees live in. That is why the file is longer than the others.
 """
 
 from __future__ import annotations
