@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reesim.engine import ENGINES
@@ -46,6 +46,9 @@ def _short_periods(res) -> np.ndarray:  # type: ignore[no-untyped-def]
 def test_ban_closed_form(
     engine: str, cover: float, lead: int, t0: int, length: int, theta: float
 ) -> None:
+    # At cover - theta a whole number of periods, the last period's stock is exactly the
+    # threshold: a tie the closed form leaves open (e.g. 1.9 - 0.9 is 0.999...98 in floats).
+    assume(abs((cover - theta) - round(cover - theta)) > 1e-6)
     ban = {
         "id": "ban",
         "kind": "export_ban",
@@ -80,6 +83,7 @@ def test_ban_closed_form(
 )
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
 def test_licence_closed_form(engine: str, cover: float, lead: int, t0: int, delay: int) -> None:
+    assume(abs((cover - 0.99) - round(cover - 0.99)) > 1e-6)  # a tie, as in the ban case
     lic = {
         "id": "licence",
         "kind": "export_licensing",
