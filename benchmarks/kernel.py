@@ -79,7 +79,7 @@ def _stats(runs: list[dict[str, Any]], reps: int, chunk: int, nrp_per_rep: int) 
 def _ladder(plan: Any, name: str, chunk: int, budget: float) -> list[dict[str, Any]]:
     """Each point runs both engines in alternation when both fit the budget left.
 
-    When they do not, the core alone, then the compiled kernel alone; a point
+    When they do not, the faster engine alone, then the slower; a point
     nothing fits is listed as skipped with its predicted time.
     """
     engs = engines()
@@ -89,7 +89,9 @@ def _ladder(plan: Any, name: str, chunk: int, budget: float) -> list[dict[str, A
         probe = _kernel_run(plan, chunk, chunk, e)
         per_rep[e] = (probe["kernel_s"] + probe["sample_s"]) / chunk
     spent, rows = 0.0, []
-    options = [engs] + ([[e] for e in engs] if len(engs) > 1 else [])
+    # Both engines if they fit, else the faster alone (it reaches the larger sizes).
+    singles = sorted(engs, key=lambda e: per_rep[e])
+    options = [engs] + ([[e] for e in singles] if len(engs) > 1 else [])
     for reps in LADDER:
         left = budget - spent
         pred = {e: per_rep[e] * reps for e in engs}
