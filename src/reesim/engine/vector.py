@@ -134,7 +134,8 @@ class _Core:
         self._transit = self.lead_int
         self._open_key: tuple[Any, ...] = ()
         self._shares_key: tuple[Any, ...] = ()
-        self._share = self._elt = self.cover_elt = self.cover
+        # Set by pull_shares (the steady start calls it before any period).
+        self._share = self.cover_elt = self.cover
 
     # ------------------------------------------------------- event-driven values
     def derive(self, st: PeriodState) -> None:
@@ -213,10 +214,12 @@ class _Core:
         open_[rows] &= self.stock_cap_ok | (self.inv[self.stock_src_h] > 0)
         return open_
 
-    def pull_shares(self, st: PeriodState, open_: BoolArray) -> tuple[FloatArray, FloatArray]:
-        """Each pull route's share of its buyer's order, and each buyer's expected lead time.
+    def pull_shares(self, st: PeriodState, open_: BoolArray) -> FloatArray:
+        """Each pull route's share of its buyer's order [E, R].
 
-        Reused while route openness, weights and licence delays are unchanged.
+        Also sets ``cover_elt``, each buyer's cover plus its expected lead time
+        in periods [B, R]. Both are reused while route openness, weights and
+        licence delays are unchanged.
         """
         key = self._shares_key
         if (
@@ -225,18 +228,16 @@ class _Core:
             and key[2] is st.delay
             and (key[0] is open_ or np.array_equal(key[0], open_))
         ):
-            return self._share, self._elt
+            return self._share
         # Stockpile routes push; only pull routes share a buyer's order.
-        pull = open_ & ~self.from_sp if self.has_push else open_
-        w = st.weight * pull if not self.has_push else np.where(pull, st.weight, 0.0)
+        w = np.where(open_ & ~self.from_sp, st.weight, 0.0) if self.has_push else st.weight * open_
         total = self.by_dst(w)
         elt_num = self.by_dst(w * (self.lead + st.delay))
         safe = np.where(total > 0, total, 1.0)
         self._share = w / safe[self.dst_b]
-        self._elt = np.where(total > 0, elt_num / safe, 0.0)
-        self.cover_elt = self.cover + self._elt
+        self.cover_elt = self.cover + np.where(total > 0, elt_num / safe, 0.0)
         self._shares_key = (open_, st.weight, st.delay)
-        return self._share, self._elt
+        return self._share
 
     def close_ledger(self, out: ChunkOutput) -> None:
         """Turn summed activity and sales into the ledger's tonnes per holding."""
@@ -290,7 +291,7 @@ class _Core:
         self.total_served += served
 
         # 5. Order: top the inventory position up to usage x (cover + expected lead time).
-        share, _ = self.pull_shares(st, open_)
+        share = self.pull_shares(st, open_)
         usage = self.usage
         usage[self.sink_b] = want
         order = usage * self.cover_elt
@@ -299,16 +300,14 @@ class _Core:
         np.maximum(0.0, order, out=order)
         request = order[self.dst_b]
         request *= share
-        licensed = st.any_licensed
-        if licensed:
-            licence_cap = st.approval * usage[self.dst_b] * share
+        licence_cap = st.approval * usage[self.dst_b] * share if st.any_licensed else None
         if self.n_release:
-            request, licence_cap = self._push(st, open_, request, licence_cap if licensed else None)
+            request, licence_cap = self._push(st, open_, request, licence_cap)
 
         # 6. Allocate and ship: clip, serve by priority class, pro rata within a class.
         if self.route_cap_bounded:
             np.minimum(request, self.route_cap_dt, out=request)
-        if licensed:
+        if licence_cap is not None:
             request = np.where(st.licensed, np.minimum(request, licence_cap), request)
         remaining, ship = self._allocate(request)
         if len(plan.quotas.event):
@@ -335,8 +334,12 @@ class _Core:
         open_: BoolArray,
         request: FloatArray,
         licence_cap: FloatArray | None,
-    ) -> tuple[FloatArray, FloatArray]:
-        """Stockpile releases push along their open routes, split by weight."""
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Stockpile releases push along their open routes, split by weight.
+
+        Returns the requests with the pushes in place, and the licence caps
+        (None when no route is under a licence).
+        """
         plan = self.plan
         push_w = np.where(open_ & self.from_sp, st.weight, 0.0)
         push_total = self.by_src(push_w)
@@ -346,8 +349,9 @@ class _Core:
         safe = np.where(push_total > 0, push_total, 1.0)
         push = push_h[plan.route_src_h] * push_w / safe[self.src_s]
         request = np.where(self.from_sp, push, request)
-        cap = st.approval * push
-        return request, cap if licence_cap is None else np.where(self.from_sp, cap, licence_cap)
+        if licence_cap is None:
+            return request, None
+        return request, np.where(self.from_sp, st.approval * push, licence_cap)
 
     def _allocate(self, request: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Serve requests by priority class, pro rata within a class, from supplier stock.
@@ -412,7 +416,7 @@ class _Core:
         ship: FloatArray,
         arriving: FloatArray,
     ) -> None:
-        pipe = None
+        pipe = self.inv  # a stand-in: the pipe is read only when inventory is recorded
         if out.inventory is not None:
             pipe = np.zeros_like(self.inv)
             pipe[self.buy_rows] = self.pipe
@@ -424,7 +428,7 @@ class _Core:
             ship.T,
             arriving.T,
             self.inv.T,
-            (self.pipe if pipe is None else pipe).T,  # the pipe is read only when recorded
+            pipe.T,
         )
 
 

@@ -45,7 +45,7 @@ def steady_start(core: _Core, st: PeriodState) -> list[str]:
     core.inv[sp_h] = np.nan_to_num(override[sp_h])
     core.inv = np.where(known, override, core.inv)
     open_ = core.route_open(st)
-    share, _ = core.pull_shares(st, open_)
+    share = core.pull_shares(st, open_)
 
     # Fixed point of demand flowing upstream: what each route carries when every
     # facility makes what its buyers take (within capacity) and orders its inputs.
