@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reesim.engine.rows import RowSum, TransitRing, as_index
+from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index
 
 
 @st.composite
@@ -36,6 +36,18 @@ def test_row_sum_adds_rows_in_order_like_a_scalar_loop(case: tuple) -> None:
     got = RowSum(index, n_groups)(values)
     assert got.shape == expected.shape
     assert np.array_equal(got, expected)  # to the last bit, not approximately
+
+
+@given(grouped_rows())
+@settings(max_examples=100)
+def test_row_min_takes_each_groups_least_row(case: tuple) -> None:
+    index, n_groups, values = case
+    present = np.unique(index)
+    expected = np.full((n_groups, values.shape[1]), np.inf)
+    for x, group in enumerate(index):
+        expected[group] = np.minimum(expected[group], values[x])
+    got = RowMin(present.searchsorted(index), len(present))(values)
+    assert np.array_equal(got, expected[present])
 
 
 def test_row_sum_of_one_replicate_equals_its_column_in_a_wide_array() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RowSum", "TransitRing", "as_index", "transposed"]
+__all__ = ["RowMin", "RowSum", "TransitRing", "as_index", "transposed"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -43,11 +43,14 @@ class RowSum:
     (``np.add.reduceat`` would be one call, but it does not add a column's
     rows in sequence.) Groups of at most :attr:`SMALL` rows are summed
     together, one rank at a time: the first row of every group, then the
-    second, and so on; a larger group is one ``np.add.accumulate`` (always in sequence).
+    second, and so on; a larger group is gathered and reduced over its rows
+    in one call (see :meth:`_reduce_rows` for why that is in sequence).
     """
 
     #: Largest group summed rank by rank; larger groups get a call of their own.
     SMALL = 4
+    #: The ufunc that combines rows (subclasses may use another, e.g. a minimum).
+    op: np.ufunc = np.add
 
     def __init__(self, index: IntArray, n_groups: int) -> None:
         index = np.asarray(index, dtype=np.int64)
@@ -71,6 +74,7 @@ class RowSum:
     def __call__(self, values: FloatArray) -> FloatArray:
         shape = (self.n, values.shape[1])
         out = np.empty(shape) if self.complete else np.zeros(shape)
+        op = self.op
         for rank, (groups, rows) in enumerate(self.ranks):
             if rank == 0 and self.first_fills_all and not isinstance(rows, slice):
                 # Every group's first row, in group order: one gather straight into out
@@ -78,13 +82,34 @@ class RowSum:
                 values.take(rows, axis=0, out=out, mode="clip")
             elif rank == 0:
                 out[groups] = values[rows]
+            elif isinstance(groups, slice):
+                op(out[groups], values[rows], out=out[groups])
             else:
-                out[groups] += values[rows]
+                out[groups] = op(out[groups], values[rows])
         for group, rows in self.big:
-            # accumulate, not reduce: a reduction may sum pairwise (in another order)
-            # when it sees one column, so the last bits would depend on the chunk size.
-            out[group] = np.add.accumulate(values[rows], axis=0)[-1]
+            self._reduce_rows(values[rows], out[group])
         return out
+
+    def _reduce_rows(self, block: FloatArray, out: FloatArray) -> None:
+        """Combine the rows of a [g, R] block in order into ``out`` [R].
+
+        With two or more columns NumPy reduces over the rows by combining
+        whole rows into the output one after another, which is the order
+        wanted. With one column the block is a vector and ``np.add.reduce``
+        would sum it pairwise, so that case goes row by row.
+        """
+        if block.shape[1] >= 2:
+            self.op.reduce(block, axis=0, out=out)
+            return
+        out[...] = block[0]
+        for row in block[1:]:
+            self.op(out, row, out=out)
+
+
+class RowMin(RowSum):
+    """The least of each group's rows (:class:`RowSum` with ``np.minimum``)."""
+
+    op = np.minimum
 
 
 class TransitRing:

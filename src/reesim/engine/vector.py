@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reesim.engine.output import ChunkOutput, new_output, sum_columns
-from reesim.engine.rows import RowSum, TransitRing, as_index, transposed
+from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index, transposed
 from reesim.engine.state import PeriodState, StateBuilder
 from reesim.engine.vector_start import steady_start
 from reesim.plan import Plan
@@ -94,10 +94,9 @@ class _Core:
         self.cover[self.in_b] = transposed(p["in_cover_weeks"]) * 7.0 / plan.period_days
         self.cover[self.sink_b] = transposed(p["sink_cover_weeks"]) * 7.0 / plan.period_days
 
-        # Facilities with inputs, and where each one's inputs start (inputs are stored
-        # grouped by facility, so a reduceat gives the scarcest input).
-        self.fac_with_inputs, starts = np.unique(plan.in_fac, return_index=True)
-        self.in_starts = starts
+        # Facilities with inputs, and the scarcest input of each.
+        self.fac_with_inputs, in_group = np.unique(plan.in_fac, return_inverse=True)
+        self.scarcest = RowMin(in_group, len(self.fac_with_inputs))
         self.in_limits = bool((self.in_amount > 0).all())
         self.in_divisor = np.where(self.in_amount > 0, self.in_amount, 1.0)
         self.producer = ~plan.fac_is_stockpile[:, None]
@@ -271,7 +270,7 @@ class _Core:
             ratio = inv[self.in_h] / self.in_divisor
             if not self.in_limits:  # an input of amount 0 never limits
                 ratio = np.where(self.in_amount > 0, ratio, np.inf)
-            scarcest = np.minimum.reduceat(ratio, self.in_starts, axis=0)
+            scarcest = self.scarcest(ratio)
             fwi = self.fac_with_inputs
             limit[fwi] = np.minimum(limit[fwi], scarcest)
         room = np.maximum(0.0, self.cap_level - inv[self.out_h])
