@@ -63,8 +63,6 @@ class RowSum:
         for rank in range(int(counts[small].max()) if small.any() else 0):
             sel = small & (counts > rank)
             self.ranks.append((as_index(groups[sel]), as_index(order[starts[sel] + rank])))
-        first = self.ranks[0][0] if self.ranks else None
-        self.first_fills_all = isinstance(first, slice) and first == slice(0, n_groups)
         self.big: list[tuple[int, slice | IntArray]] = [
             (int(g), as_index(order[s : s + c]))
             for g, s, c in zip(groups, starts, counts, strict=True)
@@ -76,10 +74,10 @@ class RowSum:
         out = np.empty(shape) if self.complete else np.zeros(shape)
         op = self.op
         for rank, (groups, rows) in enumerate(self.ranks):
-            if rank == 0 and self.first_fills_all and not isinstance(rows, slice):
-                # Every group's first row, in group order: one gather straight into out
+            if rank == 0 and isinstance(groups, slice) and not isinstance(rows, slice):
+                # The groups' first rows, in group order: one gather straight into out
                 # (mode="clip" avoids the buffered copy np.take makes under mode="raise").
-                values.take(rows, axis=0, out=out, mode="clip")
+                values.take(rows, axis=0, out=out[groups], mode="clip")
             elif rank == 0:
                 out[groups] = values[rows]
             elif isinstance(groups, slice):

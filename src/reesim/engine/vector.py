@@ -56,6 +56,14 @@ def _positions(holdings: NDArray[np.int64], n_h: int) -> NDArray[np.int64]:
     return pos
 
 
+def _most_routes_first(
+    holdings: NDArray[np.int64], route_h: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """``holdings`` ordered by how many routes ``route_h`` [E] names them, most first."""
+    counts = np.bincount(route_h, minlength=int(holdings.max(initial=-1)) + 1)[holdings]
+    return np.asarray(holdings[np.argsort(-counts, kind="stable")], dtype=np.int64)
+
+
 class _Core:
     """State arrays and precomputed index structures of one chunk."""
 
@@ -75,12 +83,15 @@ class _Core:
 
         # Buyer holdings (inputs and sinks: where routes deliver and orders start) and
         # supplier holdings (where routes leave from); most steps touch only one set.
-        self.buy_h = np.unique(np.concatenate([plan.in_h, plan.sink_h])).astype(np.int64)
+        # Each set is ordered by its number of routes, most first: the groups a RowSum
+        # adds at each rank are then a leading block of rows, added in place.
+        buyers = np.unique(np.concatenate([plan.in_h, plan.sink_h])).astype(np.int64)
+        self.buy_h = _most_routes_first(buyers, plan.route_dst_h)
         at_buyer = _positions(self.buy_h, n_h)
         self.in_b = as_index(at_buyer[plan.in_h])
         self.sink_b = as_index(at_buyer[plan.sink_h])
         self.dst_b = at_buyer[plan.route_dst_h]
-        self.sup_h = np.unique(plan.route_src_h).astype(np.int64)
+        self.sup_h = _most_routes_first(np.unique(plan.route_src_h), plan.route_src_h)
         self.src_s = _positions(self.sup_h, n_h)[plan.route_src_h]
         self.buy_rows = as_index(self.buy_h)
         self.sup_rows = as_index(self.sup_h)
@@ -355,11 +366,17 @@ class _Core:
     def _allocate(self, request: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Serve requests by priority class, pro rata within a class, from supplier stock.
 
+        ``request`` [E, R] may be overwritten.
+
         A class's routes take ``min(1, stock / asked)`` of their requests; what
         they take leaves the stock the next class shares.
         """
         remaining = self.inv[self.sup_rows]  # replaced, never written in place
+        # Shipments of classes over all routes (a mask, or every route with the others'
+        # requests zeroed) are summed; a class of a few routes writes its rows last. A
+        # route asks in one class only, so every other class adds exactly 0.0 to it.
         ship: FloatArray | None = None
+        few: list[tuple[NDArray[np.int64], FloatArray]] = []
         for part in self.class_parts:
             total, src = part.total or self.by_src, self.src_s if part.src is None else part.src
             if part.mask is not None:
@@ -370,7 +387,7 @@ class _Core:
                 asked_by_route = request.copy()
                 asked_by_route[part.others] = 0.0
             else:
-                asked_by_route = request
+                asked_by_route = request  # the caller's array: taking its share writes it
             asked = total(asked_by_route)
             if not asked.any():
                 continue
@@ -378,15 +395,19 @@ class _Core:
             frac = np.where(
                 has_ask, np.minimum(1.0, remaining / np.where(has_ask, asked, 1.0)), 0.0
             )
-            sent = asked_by_route * frac[src]
-            if part.routes is None:
-                ship = sent if ship is None else ship + sent
+            sent = np.multiply(asked_by_route, frac.take(src, axis=0), out=asked_by_route)
+            if part.routes is not None:
+                few.append((part.routes, sent))
+            elif ship is None:
+                ship = sent
             else:
-                if ship is None:
-                    ship = np.zeros_like(request)
-                ship[part.routes] = sent
+                ship += sent
             remaining = np.maximum(0.0, remaining - np.minimum(asked, remaining))
-        return remaining, np.zeros_like(request) if ship is None else ship
+        if ship is None:
+            ship = np.zeros_like(request)
+        for routes, sent in few:
+            ship[routes] = sent
+        return remaining, ship
 
     def _quotas(
         self, st: PeriodState, remaining: FloatArray, ship: FloatArray
