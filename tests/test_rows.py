@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reesim.engine.output import SeriesRecorder
 from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index
 
 
@@ -146,3 +149,44 @@ def test_world_network_numbers_do_not_depend_on_the_chunk_size() -> None:
             np.testing.assert_array_equal(parts.series[name], values, err_msg=name)
         for name, values in whole.ledger.items():
             np.testing.assert_array_equal(parts.ledger[name], values, err_msg=name)
+
+
+@given(
+    n_rep=st.integers(1, 40),
+    n_periods=st.integers(1, 30),
+    widths=st.lists(st.integers(1, 9), min_size=2, max_size=2),
+    block_lines=st.integers(1, 20),
+    flows=st.booleans(),
+)
+@settings(max_examples=60)
+def test_series_recorder_stores_every_period_as_direct_writes_would(
+    n_rep: int, n_periods: int, widths: list[int], block_lines: int, flows: bool
+) -> None:
+    """Periods reach [R, N, X] series unchanged, whatever the block and the period count."""
+    n_sinks, n_routes = widths
+    rng = np.random.default_rng(n_rep * 1000 + n_periods)
+
+    def series(width: int) -> np.ndarray:
+        return np.full((n_rep, n_periods, width), np.nan)
+
+    out = SimpleNamespace(
+        demand=series(n_sinks),
+        served=series(n_sinks),
+        production=None,
+        departures=series(n_routes) if flows else None,
+        arrivals=series(n_routes) if flows else None,
+        inventory=None,
+        in_transit=None,
+    )
+    rec = SeriesRecorder(out, lines=block_lines)  # type: ignore[arg-type]
+    assert rec.names == ({"demand", "served"} | ({"departures", "arrivals"} if flows else set()))
+    want = rng.random((n_periods, n_sinks, n_rep))
+    ship = rng.random((n_periods, n_routes, n_rep))
+    for k in range(n_periods):
+        rec.put(k, demand=want[k], served=want[k] / 2, departures=ship[k], arrivals=ship[k] + 1)
+    rec.flush()
+    assert np.array_equal(out.demand, want.transpose(2, 0, 1))
+    assert np.array_equal(out.served, want.transpose(2, 0, 1) / 2)
+    if flows:
+        assert np.array_equal(out.departures, ship.transpose(2, 0, 1))
+        assert np.array_equal(out.arrivals, ship.transpose(2, 0, 1) + 1)

@@ -7,7 +7,6 @@ differential tests read one structure whichever engine ran.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,7 +14,7 @@ from numpy.typing import NDArray
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
-__all__ = ["RECORDABLE", "ChunkOutput", "new_output", "sum_columns"]
+__all__ = ["RECORDABLE", "ChunkOutput", "SeriesRecorder", "new_output", "sum_columns"]
 
 FloatArray = NDArray[np.float64]
 
@@ -94,43 +93,6 @@ class ChunkOutput:
             in_transit=zeros(plan.n_holdings) if "inventory" in record else None,
         )
 
-    def record_step(
-        self,
-        k: int,
-        want: FloatArray,
-        act: FloatArray,
-        served: FloatArray,
-        ship: FloatArray,
-        arriving: FloatArray,
-        inv: FloatArray,
-        pipe: FloatArray,
-    ) -> None:
-        """Store period ``k``'s series (step 7 of the period)."""
-        self.demand[:, k] = want
-        self.served[:, k] = served
-        if self.production is not None:
-            self.production[:, k] = act
-        if self.departures is not None and self.arrivals is not None:
-            self.departures[:, k] = ship
-            self.arrivals[:, k] = arriving
-        if self.inventory is not None and self.in_transit is not None:
-            self.inventory[:, k] = inv
-            self.in_transit[:, k] = pipe
-
-    def record(
-        self,
-        k: int,
-        st: Any,
-        act: FloatArray,
-        served: FloatArray,
-        ship: FloatArray,
-        arriving: FloatArray,
-        inv: FloatArray,
-        pipe: FloatArray,
-    ) -> None:
-        """Vectorised-core shorthand for :meth:`record_step` reading the demand from ``st``."""
-        self.record_step(k, st.want, act, served, ship, arriving, inv, pipe)
-
     def add_ledger(
         self,
         act: FloatArray,
@@ -196,3 +158,75 @@ def new_output(
         "byproduct": np.zeros((n_rep, n_c)),
     }
     return out
+
+
+class SeriesRecorder:
+    """Stores an engine's [X, R] period arrays into a :class:`ChunkOutput`'s [R, N, X] series.
+
+    Writing one period straight into [R, N, X] touches every replicate's row,
+    a few bytes each, far apart in memory (for one sink, a cache line and
+    often a page per replicate and period). The recorder instead copies each
+    period's arrays whole into a period-major buffer of :attr:`block` periods
+    and moves full blocks into the series, so each replicate's row receives
+    ``block`` periods at once.
+
+    Parameters
+    ----------
+    out
+        The chunk's output; the series it holds (``None`` where not recorded)
+        are the ones recorded.
+    lines
+        Most buffered values per replicate and series (default :attr:`LINES`).
+    """
+
+    #: Most buffered values per replicate and series: moving a block reads this many
+    #: cache lines of the buffer over and over, so they should stay in L1.
+    LINES = 512
+    #: Most bytes of one series' buffer.
+    BUFFER_BYTES = 1 << 22
+
+    def __init__(self, out: ChunkOutput, lines: int | None = None) -> None:
+        names = (
+            "demand",
+            "served",
+            "production",
+            "departures",
+            "arrivals",
+            "inventory",
+            "in_transit",
+        )
+        self._series = {
+            name: getattr(out, name) for name in names if getattr(out, name) is not None
+        }
+        n_rep = out.demand.shape[0]
+        widest = max(series.shape[2] for series in self._series.values())
+        by_bytes = self.BUFFER_BYTES // max(1, 8 * widest * n_rep)
+        lines = self.LINES if lines is None else lines
+        self.block = int(np.clip(min(lines // max(1, widest), by_bytes), 1, 64))
+        self.names = frozenset(self._series)
+        self._buffers = {
+            name: np.empty((self.block, series.shape[2], n_rep))
+            for name, series in self._series.items()
+        }
+        self._first = 0  # period held in the buffers' first slot
+        self._filled = 0
+
+    def put(self, k: int, **period: FloatArray) -> None:
+        """Store period ``k`` (the next one); ``period`` maps series names to [X, R] arrays.
+
+        Arrays for series that are not recorded are ignored.
+        """
+        if self._filled == self.block:
+            self.flush()
+        if self._filled == 0:
+            self._first = k
+        for name, buffer in self._buffers.items():
+            buffer[self._filled] = period[name]
+        self._filled += 1
+
+    def flush(self) -> None:
+        """Move the buffered periods into the series."""
+        n, k0 = self._filled, self._first
+        for name, buffer in self._buffers.items():
+            self._series[name][:, k0 : k0 + n] = buffer[:n].transpose(2, 0, 1)
+        self._filled = 0

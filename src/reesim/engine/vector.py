@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from reesim.engine.output import ChunkOutput, new_output, sum_columns
+from reesim.engine.output import ChunkOutput, SeriesRecorder, new_output, sum_columns
 from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index, transposed
 from reesim.engine.state import PeriodState, StateBuilder
 from reesim.engine.vector_start import steady_start
@@ -262,7 +262,9 @@ class _Core:
         hold["byproduct"] += sum_columns(made_by, plan.by_commodity, len(plan.commodity_ids))
 
     # ----------------------------------------------------------------- one period
-    def step(self, k: int, st: PeriodState, out: ChunkOutput, prev_fill: FloatArray) -> FloatArray:
+    def step(
+        self, k: int, st: PeriodState, rec: SeriesRecorder, prev_fill: FloatArray
+    ) -> FloatArray:
         plan = self.plan
         inv = self.inv
         self.derive(st)
@@ -329,7 +331,7 @@ class _Core:
         self.pipe += self.by_dst(ship)
 
         # 7. Record.
-        self._record(k, out, want, act, served, ship, arriving)
+        self._record(k, rec, want, act, served, ship, arriving)
 
         fill = prev_fill
         if self.n_release:
@@ -429,7 +431,7 @@ class _Core:
     def _record(
         self,
         k: int,
-        out: ChunkOutput,
+        rec: SeriesRecorder,
         want: FloatArray,
         act: FloatArray,
         served: FloatArray,
@@ -437,18 +439,18 @@ class _Core:
         arriving: FloatArray,
     ) -> None:
         pipe = self.inv  # a stand-in: the pipe is read only when inventory is recorded
-        if out.inventory is not None:
+        if "inventory" in rec.names:
             pipe = np.zeros_like(self.inv)
             pipe[self.buy_rows] = self.pipe
-        out.record_step(
+        rec.put(
             k,
-            want.T,
-            act.T,
-            served.T,
-            ship.T,
-            arriving.T,
-            self.inv.T,
-            pipe.T,
+            demand=want,
+            served=served,
+            production=act,
+            departures=ship,
+            arrivals=arriving,
+            inventory=self.inv,
+            in_transit=pipe,
         )
 
 
@@ -475,10 +477,12 @@ def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
     st = core.states.at(0, prev_fill)
     warnings = steady_start(core, st)
     out = new_output(plan, smp, record, core.inv.T, core.ring.by_route(0).T, warnings)
+    rec = SeriesRecorder(out)
     for k in range(plan.n_periods):
         if k > 0:
             st = core.states.at(k, prev_fill)
-        prev_fill = core.step(k, st, out, prev_fill)
+        prev_fill = core.step(k, st, rec, prev_fill)
+    rec.flush()
     core.close_ledger(out)
     out.finish(core.inv.T, core.ring.by_route(plan.n_periods).T)
     return out
