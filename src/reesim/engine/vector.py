@@ -40,13 +40,22 @@ BoolArray = NDArray[np.bool_]
 
 @dataclass
 class _Class:
-    """One priority class: a mask, a few routes, or most routes but ``others``."""
+    """One priority class: a mask, a few routes, or most routes but ``others``.
+
+    A class of a few routes works on its own suppliers only: ``suppliers``
+    (positions in the supplier set), ``src`` (each route's position among
+    them) and ``total`` (the sum of its routes' requests by supplier).
+    ``last`` marks the class served last, which may zero the requests of the
+    others in place (no one reads them after it).
+    """
 
     mask: BoolArray | None = None
     routes: NDArray[np.int64] | None = None
     others: NDArray[np.int64] | None = None
     total: RowSum | None = None
     src: NDArray[np.int64] | None = None
+    suppliers: NDArray[np.int64] | None = None
+    last: bool = False
 
 
 def _positions(holdings: NDArray[np.int64], n_h: int) -> NDArray[np.int64]:
@@ -191,10 +200,17 @@ class _Core:
                 others = np.flatnonzero(klass[:, 0] != level)
                 self.class_parts.append(_Class(others=others if others.size else None))
             else:
-                src = self.src_s[routes]
+                suppliers, src = np.unique(self.src_s[routes], return_inverse=True)
                 self.class_parts.append(
-                    _Class(routes=routes, total=RowSum(src, len(self.sup_h)), src=src)
+                    _Class(
+                        routes=routes,
+                        total=RowSum(src, len(suppliers)),
+                        src=src,
+                        suppliers=suppliers,
+                    )
                 )
+        if self.class_parts:
+            self.class_parts[-1].last = True
 
     def delayed_transit(self, st: PeriodState) -> NDArray[np.int64] | None:
         """Whole periods from departure to arrival of the routes a licence can delay."""
@@ -373,34 +389,37 @@ class _Core:
         A class's routes take ``min(1, stock / asked)`` of their requests; what
         they take leaves the stock the next class shares.
         """
-        remaining = self.inv[self.sup_rows]  # replaced, never written in place
+        remaining = self.inv[self.sup_rows]
+        if isinstance(self.sup_rows, slice):
+            remaining = remaining.copy()  # written in place below, not through to inv
         # Shipments of classes over all routes (a mask, or every route with the others'
         # requests zeroed) are summed; a class of a few routes writes its rows last. A
         # route asks in one class only, so every other class adds exactly 0.0 to it.
         ship: FloatArray | None = None
         few: list[tuple[NDArray[np.int64], FloatArray]] = []
         for part in self.class_parts:
-            total, src = part.total or self.by_src, self.src_s if part.src is None else part.src
+            if part.routes is not None and part.total is not None and part.src is not None:
+                asked_by_route = request[part.routes]
+                asked = part.total(asked_by_route)
+                if asked.any():
+                    left = remaining[part.suppliers]
+                    frac = self._fraction(asked, left)
+                    few.append((part.routes, np.multiply(asked_by_route, frac[part.src])))
+                    remaining[part.suppliers] = np.maximum(0.0, left - np.minimum(asked, left))
+                continue
             if part.mask is not None:
                 asked_by_route = np.where(part.mask, request, 0.0)
-            elif part.routes is not None:
-                asked_by_route = request[part.routes]
             elif part.others is not None:
-                asked_by_route = request.copy()
+                asked_by_route = request if part.last else request.copy()
                 asked_by_route[part.others] = 0.0
             else:
                 asked_by_route = request  # the caller's array: taking its share writes it
-            asked = total(asked_by_route)
+            asked = self.by_src(asked_by_route)
             if not asked.any():
                 continue
-            has_ask = asked > 0
-            frac = np.where(
-                has_ask, np.minimum(1.0, remaining / np.where(has_ask, asked, 1.0)), 0.0
-            )
-            sent = np.multiply(asked_by_route, frac.take(src, axis=0), out=asked_by_route)
-            if part.routes is not None:
-                few.append((part.routes, sent))
-            elif ship is None:
+            frac = self._fraction(asked, remaining)
+            sent = np.multiply(asked_by_route, frac.take(self.src_s, axis=0), out=asked_by_route)
+            if ship is None:
                 ship = sent
             else:
                 ship += sent
@@ -410,6 +429,12 @@ class _Core:
         for routes, sent in few:
             ship[routes] = sent
         return remaining, ship
+
+    @staticmethod
+    def _fraction(asked: FloatArray, stock: FloatArray) -> FloatArray:
+        """``min(1, stock / asked)`` where something is asked, else 0."""
+        has_ask = asked > 0
+        return np.where(has_ask, np.minimum(1.0, stock / np.where(has_ask, asked, 1.0)), 0.0)
 
     def _quotas(
         self, st: PeriodState, remaining: FloatArray, ship: FloatArray
