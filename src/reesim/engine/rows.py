@@ -140,7 +140,6 @@ class TransitRing:
     def __init__(self, lead: IntArray, length: int, varying: NDArray[np.bool_]) -> None:
         n_routes, n_rep = lead.shape
         self.length = length
-        self.lead = lead
         self.history = np.zeros((length, n_routes, n_rep))
         self._size = n_routes * n_rep
         self._base = np.arange(self._size, dtype=np.int64).reshape(n_routes, n_rep)
@@ -221,17 +220,28 @@ class TransitRing:
         Summed over landing slots in slot order, as a ring indexed by landing
         period would sum them.
         """
-        total = np.zeros(self.history.shape[1:])
-        lead = self.lead
-        flat = self.history.reshape(-1)
+        n_rep = self.history.shape[2]
+        hist2d, flat = self.history.reshape(-1, n_rep), self.history.reshape(-1)
+        part_a = np.zeros((len(self.rows_a), n_rep))
+        part_b = np.zeros((len(self.rows_b), n_rep))
+        part_c = np.zeros((len(self.rows_c), n_rep))
         for s in range(self.length):
             # The period landing in slot s departed lead periods before, in slot s - lead
             # (mod length); it is in transit if that departure came before ``period``.
             ahead = (s - period) % self.length
-            back = s - lead
-            back = np.where(back < 0, back + self.length, back)
-            term = np.where(ahead < lead, flat.take(back * self._size + self._base), 0.0)
+            if len(self.rows_a):
+                term = hist2d.take(self._read_rows(s), axis=0)
+                term[self._lead_a <= ahead] = 0.0
+                part_a += term
+            if len(self.rows_b):
+                back = s - self._lead_b
+                back = np.where(back < 0, back + self.length, back)
+                taken = flat.take(back * self._size + self._base_b)
+                part_b += np.where(ahead < self._lead_b, taken, 0.0)
             if len(self.rows_c):
-                term[self.rows_c] = self.ring[s]
-            total += term
+                part_c += self.ring[s]
+        total = np.empty(self.history.shape[1:])
+        total[self.rows_a] = part_a
+        total[self.rows_b] = part_b
+        total[self.rows_c] = part_c
         return total
