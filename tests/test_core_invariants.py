@@ -185,6 +185,32 @@ def test_chunking_does_not_change_numbers(disrupted, chunk: int) -> None:
     np.testing.assert_array_equal(other.metrics.to_numpy(float), disrupted.metrics.to_numpy(float))
 
 
+def test_series_written_into_the_results_equal_the_engines_own_arrays(disrupted) -> None:
+    """simulate() lets the engine write recorded series straight into the results."""
+    from reesim.engine.output import RECORDABLE
+    from reesim.engine.vector import run_vector
+    from reesim.sampling import draw_samples
+
+    plan = compile_plan(two_stage(ALL_EVENTS))
+    idx = np.arange(13, 29)
+    own = run_vector(plan, draw_samples(plan, 11, idx), frozenset(RECORDABLE))
+    assert set(disrupted.series) == {"demand", "served", "production", "departures",
+                                     "arrivals", "inventory", "in_transit"}  # fmt: skip
+    for name, values in disrupted.series.items():
+        np.testing.assert_array_equal(getattr(own, name), values[idx], err_msg=name)
+
+
+def test_series_to_fill_must_have_the_chunks_shape() -> None:
+    from reesim.engine.vector import run_vector
+    from reesim.sampling import draw_samples
+
+    plan = compile_plan(two_stage([]))
+    smp = draw_samples(plan, 1, np.arange(3))
+    wrong = {"demand": np.zeros((2, plan.n_periods, plan.n_sinks))}
+    with pytest.raises(ValueError, match=r"series\['demand'\] must be float64 of shape"):
+        run_vector(plan, smp, frozenset(), series=wrong)
+
+
 def test_prefix_of_replicates_is_stable(disrupted) -> None:
     fewer = simulate(two_stage(ALL_EVENTS), replicates=9, seed=11, record="sinks")
     np.testing.assert_array_equal(fewer.series["served"], disrupted.series["served"][:9])

@@ -154,7 +154,7 @@ def simulate(
         for lo in range(0, int(replicates), chunk_size):
             idx = np.arange(lo, min(int(replicates), lo + chunk_size), dtype=np.int64)
             samples = draw_samples(plan, int(seed), idx)
-            out = run_chunk(plan, samples, keep | {"sinks"})
+            out = run_chunk(plan, samples, keep | {"sinks"}, series=collector.rows(lo, idx.size))
             for msg in [*samples.warnings, *out.warnings]:
                 if msg not in seen_warnings:
                     seen_warnings.add(msg)
@@ -205,6 +205,30 @@ class _Collector:
         self.ledger: dict[str, np.ndarray] = {}
         self.start = np.full(total, np.nan)
 
+    def rows(self, lo: int, n: int) -> dict[str, np.ndarray]:
+        """The rows ``lo .. lo + n - 1`` of every recorded series, for an engine to fill.
+
+        Series are allocated zeroed (pages are only touched when written) on
+        first use; an engine writes its chunk straight into them, so a
+        recorded series is written once and never copied.
+        """
+        plan = self.plan
+        width = {
+            "demand": plan.n_sinks,
+            "served": plan.n_sinks,
+            "production": plan.n_facilities,
+            "departures": plan.n_routes,
+            "arrivals": plan.n_routes,
+            "inventory": plan.n_holdings,
+            "in_transit": plan.n_holdings,
+        }
+        for key in self.keep:
+            for name in self.SERIES[key]:
+                if name not in self.series:
+                    shape = (self.total, plan.n_periods, width[name])
+                    self.series[name] = np.zeros(shape)
+        return {name: values[lo : lo + n] for name, values in self.series.items()}
+
     def _put(self, store: dict[str, np.ndarray], name: str, lo: int, value: np.ndarray) -> None:
         if name not in store:
             store[name] = np.empty((self.total, *value.shape[1:]), dtype=value.dtype)
@@ -242,7 +266,9 @@ class _Collector:
                 self._put(store, name, lo, np.asarray(value))
         for key in self.keep:
             for name in self.SERIES[key]:
-                self._put(self.series, name, lo, getattr(out, name))
+                value = getattr(out, name)
+                if not np.may_share_memory(value, self.series.get(name, np.empty(0))):
+                    self._put(self.series, name, lo, value)
         for name, value in out.ledger.items():
             self._put(self.ledger, name, lo, value)
 

@@ -7,7 +7,11 @@ reference; ``numba`` is the optional compiled kernel (``pip install
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from reesim.engine.output import ChunkOutput
 from reesim.errors import ReesimError, did_you_mean
@@ -16,7 +20,21 @@ from reesim.sampling import Samples
 
 __all__ = ["ENGINES", "EngineFn", "get_engine"]
 
-EngineFn = Callable[[Plan, Samples, frozenset[str]], ChunkOutput]
+FloatArray = NDArray[np.float64]
+
+
+class EngineFn(Protocol):
+    """A chunk runner: ``run(plan, samples, record, *, series=None) -> ChunkOutput``."""
+
+    def __call__(
+        self,
+        plan: Plan,
+        smp: Samples,
+        record: frozenset[str],
+        *,
+        series: Mapping[str, FloatArray] | None = None,
+    ) -> ChunkOutput: ...
+
 
 #: Engine names accepted by ``simulate(engine=...)`` and ``reesim run --engine``.
 ENGINES = ("vector", "des", "numba")

@@ -19,6 +19,7 @@ next to the module, so later processes load it in about a second.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -366,7 +367,13 @@ def _threads(n_rep: int) -> int:
     return max(1, min(int(numba.get_num_threads()), n_rep // _PER_THREAD))
 
 
-def run_numba(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
+def run_numba(
+    plan: Plan,
+    smp: Samples,
+    record: frozenset[str],
+    *,
+    series: Mapping[str, FloatArray] | None = None,
+) -> ChunkOutput:
     """Run one chunk of replicates through every period with the compiled kernel.
 
     Parameters
@@ -377,6 +384,9 @@ def run_numba(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         The chunk's sampled values (:func:`reesim.sampling.draw_samples`).
     record
         Series to keep: any of ``sinks``, ``production``, ``flows``, ``inventory``.
+    series
+        Zeroed arrays to write series into instead of fresh ones, by name
+        (:meth:`reesim.engine.output.ChunkOutput.empty`).
 
     Returns
     -------
@@ -384,9 +394,11 @@ def run_numba(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         The same series and mass ledger as :func:`reesim.engine.vector.run_vector`.
     """
     n_rep = smp.n
-    out = new_output(
-        plan, smp, record, np.zeros((n_rep, plan.n_holdings)), np.zeros((n_rep, plan.n_routes)), []
+    start_stock, start_transit = (
+        np.zeros((n_rep, plan.n_holdings)),
+        np.zeros((n_rep, plan.n_routes)),
     )
+    out = new_output(plan, smp, record, start_stock, start_transit, [], series)
     args = kernel_args(plan, smp, record, out)
     n_threads = _threads(n_rep)
     # Whole groups of lanes per thread, so only the last range repeats a replicate.

@@ -30,7 +30,7 @@ the mass ledger are computed here, per node, in plain Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -254,7 +254,13 @@ class Replicate:
         return ledger
 
 
-def run_des(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
+def run_des(
+    plan: Plan,
+    smp: Samples,
+    record: frozenset[str],
+    *,
+    series: Mapping[str, FloatArray] | None = None,
+) -> ChunkOutput:
     """Run each replicate of a chunk through its own SimPy environment.
 
     Parameters
@@ -266,6 +272,9 @@ def run_des(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         the same table the vectorised core reads.
     record
         Series to keep: any of ``sinks``, ``production``, ``flows``, ``inventory``.
+    series
+        Zeroed arrays to write series into instead of fresh ones, by name
+        (:meth:`reesim.engine.output.ChunkOutput.empty`).
 
     Returns
     -------
@@ -273,7 +282,7 @@ def run_des(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         Sink series (always), the requested series and the mass ledger.
     """
     n_rep = smp.n
-    out = ChunkOutput.empty(plan, smp, record)
+    out = ChunkOutput.empty(plan, smp, record, series)
     ledgers: list[dict[str, FloatArray]] = []
     worst: dict[int, float] = {}
     short: set[int] = set()

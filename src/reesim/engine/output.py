@@ -6,6 +6,7 @@ differential tests read one structure whichever engine ran.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,24 +74,46 @@ class ChunkOutput:
     _hold: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def empty(cls, plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
-        """Zeroed series for a chunk: sink series always, the others as ``record`` asks."""
+    def empty(
+        cls,
+        plan: Plan,
+        smp: Samples,
+        record: frozenset[str],
+        series: Mapping[str, FloatArray] | None = None,
+    ) -> ChunkOutput:
+        """Zeroed series for a chunk: sink series always, the others as ``record`` asks.
+
+        ``series`` may hold arrays to fill instead of fresh ones (e.g. the
+        chunk's rows of a run's results, so they are written once, in place);
+        they must have the series' shape and hold zeros.
+        """
         n_rep, n = smp.n, plan.n_periods
 
-        def zeros(width: int) -> FloatArray:
-            return np.zeros((n_rep, n, width))
+        def zeros(name: str, width: int) -> FloatArray:
+            given = series.get(name) if series is not None else None
+            if given is None:
+                return np.zeros((n_rep, n, width))
+            if given.shape != (n_rep, n, width) or given.dtype != np.float64:
+                raise ValueError(
+                    f"series[{name!r}] must be float64 of shape {(n_rep, n, width)} "
+                    f"(got {given.dtype} {given.shape})"
+                )
+            return given
+
+        def maybe(name: str, width: int, key: str) -> FloatArray | None:
+            return zeros(name, width) if key in record else None
 
         return cls(
             plan=plan,
             replicates=smp.replicates,
             recorded=record,
-            demand=zeros(plan.n_sinks),
-            served=zeros(plan.n_sinks),
-            production=zeros(plan.n_facilities) if "production" in record else None,
-            departures=zeros(plan.n_routes) if "flows" in record else None,
-            arrivals=zeros(plan.n_routes) if "flows" in record else None,
-            inventory=zeros(plan.n_holdings) if "inventory" in record else None,
-            in_transit=zeros(plan.n_holdings) if "inventory" in record else None,
+            demand=zeros("demand", plan.n_sinks),
+            served=zeros("served", plan.n_sinks),
+            production=maybe("production", plan.n_facilities, "production"),
+            departures=maybe("departures", plan.n_routes, "flows"),
+            arrivals=maybe("arrivals", plan.n_routes, "flows"),
+            inventory=maybe("inventory", plan.n_holdings, "inventory"),
+            in_transit=maybe("in_transit", plan.n_holdings, "inventory"),
         )
 
     def add_ledger(
@@ -137,6 +160,7 @@ def new_output(
     inv0: FloatArray,
     transit0: FloatArray,
     warnings: list[str],
+    series: Mapping[str, FloatArray] | None = None,
 ) -> ChunkOutput:
     """Allocate the output of a chunk and open its ledger with the start state.
 
@@ -146,8 +170,10 @@ def new_output(
         [R, H] stock on hand at the start.
     transit0
         [R, E] shipments in transit at the start, per route.
+    series
+        Arrays to fill in place (see :meth:`ChunkOutput.empty`).
     """
-    out = ChunkOutput.empty(plan, smp, record)
+    out = ChunkOutput.empty(plan, smp, record, series)
     out.warnings = list(warnings)
     out.ledger["initial"] = out._per_commodity(inv0) + out._per_route_commodity(transit0)
     n_rep, n_h, n_c = smp.n, plan.n_holdings, len(plan.commodity_ids)

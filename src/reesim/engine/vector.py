@@ -19,6 +19,7 @@ derived once per change of the period state's ``version`` and reused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -479,7 +480,13 @@ class _Core:
         )
 
 
-def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
+def run_vector(
+    plan: Plan,
+    smp: Samples,
+    record: frozenset[str],
+    *,
+    series: Mapping[str, FloatArray] | None = None,
+) -> ChunkOutput:
     """Run one chunk of replicates through every period.
 
     Parameters
@@ -490,6 +497,9 @@ def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
         The chunk's sampled values (:func:`reesim.sampling.draw_samples`).
     record
         Series to keep: any of ``sinks``, ``production``, ``flows``, ``inventory``.
+    series
+        Zeroed arrays to write series into instead of fresh ones, by name
+        (:meth:`reesim.engine.output.ChunkOutput.empty`).
 
     Returns
     -------
@@ -501,7 +511,7 @@ def run_vector(plan: Plan, smp: Samples, record: frozenset[str]) -> ChunkOutput:
     prev_fill = np.ones((core.n_release, smp.n))
     st = core.states.at(0, prev_fill)
     warnings = steady_start(core, st)
-    out = new_output(plan, smp, record, core.inv.T, core.ring.by_route(0).T, warnings)
+    out = new_output(plan, smp, record, core.inv.T, core.ring.by_route(0).T, warnings, series)
     rec = SeriesRecorder(out)
     for k in range(plan.n_periods):
         if k > 0:
