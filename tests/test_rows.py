@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reesim.engine.output import SeriesRecorder
+from reesim.engine.output import SeriesRecorder, sum_columns
 from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index
 
 
@@ -190,3 +190,16 @@ def test_series_recorder_stores_every_period_as_direct_writes_would(
     if flows:
         assert np.array_equal(out.departures, ship.transpose(2, 0, 1))
         assert np.array_equal(out.arrivals, ship.transpose(2, 0, 1) + 1)
+
+
+@given(grouped_rows())
+@settings(max_examples=100)
+def test_sum_columns_adds_columns_in_order_like_a_scalar_loop(case: tuple) -> None:
+    index, n_groups, values = case
+    by_column = np.ascontiguousarray(values.T)  # [R, X]: a column per row of the case
+    expected = np.zeros((by_column.shape[0], n_groups))
+    for x, group in enumerate(index):
+        expected[:, group] += by_column[:, x]
+    got = sum_columns(by_column, index, n_groups)
+    assert got.shape == expected.shape
+    assert np.array_equal(got, expected)

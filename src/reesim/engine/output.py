@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from reesim.engine.rows import RowSum
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
@@ -26,13 +27,16 @@ RECORDABLE = ("sinks", "production", "flows", "inventory")
 def sum_columns(values: FloatArray, index: NDArray[np.int64], n: int) -> FloatArray:
     """Sum the columns of [R, X] ``values`` into ``n`` groups given by ``index`` [X].
 
-    Column by column in a fixed order, so each row's sums do not depend on how
-    many rows there are (a BLAS product's would).
+    Each group's columns are added in column order, so each row's sums do not
+    depend on how many rows there are (a BLAS product's would). The columns
+    are summed as rows of the transposed array (:class:`RowSum`): whole
+    contiguous rows, rather than one strided column at a time.
     """
-    out = np.zeros((values.shape[0], n))
-    for x, group in enumerate(index):
-        out[:, group] += values[:, x]
-    return out
+    index = np.asarray(index, dtype=np.int64)
+    if not index.size or not values.shape[0]:
+        return np.zeros((values.shape[0], n))
+    sums = RowSum(index, n)(np.ascontiguousarray(values.T))
+    return np.ascontiguousarray(sums.T)
 
 
 @dataclass
