@@ -95,6 +95,11 @@ class StateBuilder:
         growth = 1.0 + p["sink_growth_pct"] / 100.0
         self.rates, which = np.unique(growth, return_inverse=True)
         self.rate_of = transposed(which.reshape(growth.shape))
+        # When each sink grows at one rate in every replicate (the rate is not sampled),
+        # a column of factors broadcast over the replicates replaces the gather.
+        self.rate_col: IntArray | None = None
+        if (self.rate_of == self.rate_of[:, :1]).all():
+            self.rate_col = self.rate_of[:, :1]
         self.w0 = p["route_weight"]
         self.w0_t = transposed(self.w0)
         self.version = 0
@@ -140,6 +145,7 @@ class StateBuilder:
         # Priority classes that can occur: class 0 only exists under a domestic priority.
         extra = [0] if len(plan.priorities.event) else []
         self._cache: tuple[BoolArray, BoolArray | None, dict[str, Any]] | None = None
+        self._may_change = self._change_periods()
         self.levels = np.unique(np.concatenate([extra, plan.route_priority])).astype(np.float64)
 
     def at(self, k: int, prev_fill: FloatArray) -> PeriodState:
@@ -148,7 +154,8 @@ class StateBuilder:
         k0, k1 = smp.ev_k0, smp.ev_k1
         static = self._static(k)
 
-        growth = np.take(self.rates ** (k * plan.dt), self.rate_of)
+        factors = self.rates ** (k * plan.dt)
+        growth = np.take(factors, self.rate_of if self.rate_col is None else self.rate_col)
         want = self.d0_t * growth * plan.dt
         if len(self.dc_rows):
             act = _active(k, k0[:, self.dc_rows], k1[:, self.dc_rows])
@@ -177,6 +184,29 @@ class StateBuilder:
             static["releasing"] = transposed(releasing)
         return PeriodState(want=want, weight=weight, **static)
 
+    def _change_periods(self) -> BoolArray:
+        """[N] periods in which some replicate's event-driven state may change.
+
+        Those where an event starts or ends, an outage begins or ends, or a
+        commissioning ramp runs, in any replicate of the chunk. Elsewhere
+        :meth:`_static` keeps the last result without comparing anything.
+        """
+        plan, smp = self.plan, self.smp
+        n = plan.n_periods
+        mark = np.zeros(n + 2, dtype=bool)
+        for when in (smp.ev_k0, smp.ev_k1, smp.outage_start, smp.outage_end):
+            mark[np.clip(np.asarray(when).reshape(-1), 0, n + 1)] = True
+        if len(self.com_fac):
+            # Ramping periods [start, start + ramp): +1 at the start, -1 after, summed up.
+            start = smp.ev_k0[:, plan.commissionings.event].reshape(-1)
+            end = start + smp.commission_ramp.reshape(-1)
+            steps = np.zeros(n + 2, dtype=np.int64)
+            np.add.at(steps, np.clip(start, 0, n + 1), 1)
+            np.add.at(steps, np.clip(end, 0, n + 1), -1)
+            mark |= np.cumsum(steps) > 0
+        mark[0] = True
+        return mark[:n]
+
     def _static(self, k: int) -> dict[str, Any]:
         """Capacities, route rules and quotas of period ``k``.
 
@@ -184,6 +214,9 @@ class StateBuilder:
         ends, or a commissioning ramp moves, so the last result is reused
         until one of those happens (most periods of most runs).
         """
+        cached = self._cache
+        if cached is not None and not self._may_change[k]:
+            return cached[2]
         plan, smp = self.plan, self.smp
         k0, k1 = smp.ev_k0, smp.ev_k1
         active = (k >= k0) & (k < k1)
@@ -196,7 +229,6 @@ class StateBuilder:
         if len(self.com_fac):
             start = k0[:, plan.commissionings.event]
             ramping = bool(((k >= start) & (k - start < smp.commission_ramp)).any())
-        cached = self._cache
         if (
             cached is not None
             and not ramping
