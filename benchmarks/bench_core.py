@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import free_stem, write_atomic
+
 HERE = Path(__file__).resolve().parent
 
 #: (replicates, record) per case. "auto" keeps the sink series when they fit
@@ -181,9 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         "cases": rows,
     }
     if not args.no_save:
-        out = HERE / "results" / f"core-{report['date']}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        folder = HERE / "results"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = free_stem(folder, "core-" + str(report["date"]))
+        out = folder / f"{stem}.json"
+        write_atomic(out, json.dumps(report, indent=2) + "\n")
         print(f"written to {out.relative_to(HERE.parent)}")
     return 0
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,3 +130,19 @@ def default_chunk_size(plan: Any) -> int:
     from reesim.simulation import default_chunk_size as pick
 
     return int(pick(plan, frozenset()))
+
+
+def free_stem(folder: Path, stem: str) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, ...: earlier results are never overwritten."""
+    candidate, n = stem, 1
+    while (folder / f"{candidate}.json").exists() or (folder / f"{candidate}.md").exists():
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

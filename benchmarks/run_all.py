@@ -56,11 +56,13 @@ from common import (  # noqa: E402  (after the path set-up above)
     default_threads,
     disable_numba,
     engines,
+    free_stem,
     have_numba,
     log,
     med,
     numba_off_reason,
     ratio_of,
+    write_atomic,
 )
 from report import markdown  # noqa: E402
 
@@ -425,7 +427,7 @@ def main() -> None:
     ap.add_argument("--render", type=Path, help="only rewrite the .md of this results .json")
     args = ap.parse_args()
     if args.render:
-        args.render.with_suffix(".md").write_text(markdown(json.loads(args.render.read_text())))
+        write_atomic(args.render.with_suffix(".md"), markdown(json.loads(args.render.read_text())))
         return
     only = args.only.split(",") if args.only else list(SECTIONS)
     unknown = sorted(set(only) - set(SECTIONS))
@@ -473,9 +475,9 @@ def main() -> None:
     res["machine"]["loadavg_end"] = os.getloadavg()
     res["suite_wall_s"] = time.perf_counter() - _t_start
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = dt.date.today().isoformat() + ("-quick" if args.quick else "")
-    (args.out / f"{stem}.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
-    (args.out / f"{stem}.md").write_text(markdown(res))
+    stem = free_stem(args.out, dt.date.today().isoformat() + ("-quick" if args.quick else ""))
+    write_atomic(args.out / f"{stem}.json", json.dumps(res, indent=1, default=str) + "\n")
+    write_atomic(args.out / f"{stem}.md", markdown(res))
     print(markdown(res))
     log(f"wrote {args.out / stem}.json and .md")
 
