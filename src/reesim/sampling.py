@@ -329,6 +329,9 @@ def _sample_outages(
         for f in np.flatnonzero(match)
     ]
     n_rep = len(replicates)
+    if not pairs:  # no outage process: one "never" interval per replicate, no per-replicate loop
+        none = np.full((n_rep, 0, 1), never, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), none, none.copy()
     intervals: list[list[list[tuple[int, int]]]] = [[[] for _ in pairs] for _ in range(n_rep)]
     for p, (v, f) in enumerate(pairs):
         eid = plan.event_ids[v]
