@@ -160,3 +160,34 @@ def test_many_draw_ids_at_once_equal_one_at_a_time() -> None:
             for r in reps
         ]
         np.testing.assert_array_equal(row, np.array(expected, dtype=np.uint64))
+
+
+def _families(rng: np.random.Generator) -> list[list]:
+    """Random distributions of every family, point masses and dates included."""
+    out: list[list] = [[], [], [], []]
+    for _ in range(25):
+        lo = float(rng.uniform(-1e3, 1e3) * 10.0 ** rng.integers(-3, 3))
+        width = 0.0 if rng.random() < 0.2 else float(rng.uniform(0, 1e3))
+        mode = lo + width * float(rng.choice([0.0, 1.0, rng.random()]))
+        out[0].append(Triangular(low=lo, mode=mode, high=lo + width))
+        out[1].append(Uniform(low=lo, high=lo + width))
+        med = float(rng.uniform(0.1, 100))
+        out[2].append(LogNormal(median=med, p90=med * float(rng.uniform(1, 5))))
+        out[3].append(Normal(mean=lo, sd=width / 3))
+    d0 = day(0)
+    out[0].append(Triangular(low=d0, mode=day(3), high=day(40)))
+    out[1].append(Uniform(low=day(10), high=day(10)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ppf_rows_equals_each_distributions_own_ppf(seed: int) -> None:
+    """Sampling a family's draws together gives the numbers one by one would."""
+    rng = np.random.default_rng(seed)
+    for dists in _families(rng):
+        u = rng.random((len(dists), 257))
+        u[:, :3] = [1e-300, 0.5, 1.0 - 1e-16]  # uniforms lie in (0, 1)
+        together = type(dists[0]).ppf_rows(dists, u)
+        one_by_one = np.array([d.ppf(row) for d, row in zip(dists, u, strict=True)])
+        assert together.shape == u.shape
+        assert np.array_equal(together, one_by_one), type(dists[0]).__name__

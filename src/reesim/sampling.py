@@ -16,6 +16,7 @@ and at least one period for durations).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -245,8 +246,18 @@ def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
     params = {k: np.repeat(v[None, :], n_rep, axis=0) for k, v in plan.params.items()}
     ids = np.array([d.draw_id for d in plan.draws], dtype=np.int64)
     u_all = uniforms(seed, replicates, ids) if ids.size else np.zeros((0, n_rep))
-    for d, u in zip(plan.draws, u_all, strict=True):
-        params[d.param][:, d.index] = np.clip(d.dist.ppf(u), d.low, d.high)
+    # Draws of one distribution family go through its inverse CDF together, a row each.
+    families: dict[Any, list[int]] = {}  # distribution class -> its draws
+    for j, d in enumerate(plan.draws):
+        families.setdefault(type(d.dist), []).append(j)
+    for family, rows in families.items():
+        draws = [plan.draws[j] for j in rows]
+        values = np.asarray(family.ppf_rows([d.dist for d in draws], u_all[rows]), dtype=np.float64)
+        low = np.array([[d.low] for d in draws], dtype=np.float64)
+        high = np.array([[d.high] for d in draws], dtype=np.float64)
+        np.clip(values, low, high, out=values)
+        for d, row in zip(draws, values, strict=True):
+            params[d.param][:, d.index] = row
 
     never = plan.n_periods + 1
     n_ev = plan.n_events
