@@ -145,7 +145,7 @@ def simulate(
 
     report, close = _progress(progress, int(replicates))
     started = time.perf_counter()
-    collector = _Collector(plan, keep, int(replicates))
+    collector = _Collector(plan, keep, int(replicates), compiled=engine == "numba")
     seen_warnings: set[str] = set()
     for msg in plan.warnings:
         seen_warnings.add(msg)
@@ -195,8 +195,13 @@ class _Collector:
         "inventory": ("inventory", "in_transit"),
     }
 
-    def __init__(self, plan: Plan, keep: frozenset[str], total: int) -> None:
+    def __init__(
+        self, plan: Plan, keep: frozenset[str], total: int, compiled: bool = False
+    ) -> None:
         self.plan = plan
+        # The numba engine's runs evaluate metrics with the compiled kernel too (the
+        # same numbers): for small networks NumPy's metrics cost as much as the run.
+        self.compiled = compiled
         self.keep = keep
         self.total = total
         self.groups = {g: _group_matrix(plan, g) for g in GROUPINGS}
@@ -238,7 +243,9 @@ class _Collector:
         plan = self.plan
         start = start_periods(plan, ev_k0, happens)
         self.start[lo : lo + start.shape[0]] = start
-        per_sink = shortage_metrics(out.demand, out.served, start, plan.threshold, plan.period_days)
+        per_sink = shortage_metrics(
+            out.demand, out.served, start, plan.threshold, plan.period_days, self.compiled
+        )
         falls: np.ndarray | None = None  # [R, S] whether each sink ever gets less than demand
         for g, (_, matrix) in self.groups.items():
             values: dict[str, Any]
@@ -257,7 +264,7 @@ class _Collector:
                     sub = matrix[:, multi]
                     demand, served = _group_series(out, sub, falls)
                     grouped = shortage_metrics(
-                        demand, served, start, plan.threshold, plan.period_days
+                        demand, served, start, plan.threshold, plan.period_days, self.compiled
                     )
                     for k, v in grouped.items():
                         values[k][:, multi] = v

@@ -1,0 +1,330 @@
+"""Compiled (numba) row work of :func:`reesim.metrics.shortage_metrics`.
+
+:func:`reesim.metrics.shortage_metrics` with ``compiled=True`` (what
+``engine="numba"`` runs) evaluates its (replicate, sink) rows here instead
+of in NumPy blocks; everything around the rows (which rows, their order, the
+metrics made from the per-row results, the flags) stays shared in
+:mod:`reesim.metrics`, so the two paths cannot drift apart.
+
+The results are the NumPy path's to the last bit. Counts, first and last
+periods and the longest run are integers, and the peak is a maximum, exact in
+any order. The four sums (demand, unmet and shortfall at or after the start,
+unmet before it) are where the order matters: NumPy sums each zero-padded
+row of a contiguous block with pairwise summation, and ``np.add.reduce``
+returns ``0.0 + pairwise(row)``. :func:`_row_sum` repeats that summation
+(NumPy's ``pairwise_sum``: eight accumulators up to 128 values, halves cut at
+a multiple of 8 above; :func:`_pairwise_plan`), and each row is laid out as NumPy lays it out,
+zeros outside the periods a sum counts, so the same numbers are added in the
+same order. No fast-math: the compiler may not reorder or fuse the additions.
+
+Every compiled function lives in this file: numba's on-disk cache notices a
+change of a function's own file, not of the files its callees live in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from reesim.metrics import _Rows
+
+__all__ = ["falls", "fill_rows", "pairwise_sum"]
+
+FloatArray = NDArray[np.float64]
+
+# Compiled once and cached on disk; they release the GIL and divide as NumPy
+# does (x / 0 is inf or nan, no ZeroDivisionError).
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+
+#: Block size below which NumPy's pairwise summation adds with eight accumulators.
+_PW_BLOCKSIZE = 128
+
+
+#: The unsigned index type of the summation loops: numba checks a signed index
+#: for wrap-around (a negative index counts from the end) on every access, which
+#: more than doubles the time of a sum; an unsigned one needs no check.
+_U = np.uint64
+
+
+def _pairwise_plan(n: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The order in which NumPy's ``pairwise_sum`` adds ``n`` values, as a program.
+
+    NumPy sums up to 128 values in one *leaf* (:func:`_leaf`); above that it
+    sums two halves, cut at a multiple of 8, and adds them. The tree depends
+    only on ``n``, the same for every row, so it is laid out once here (in
+    Python, by NumPy's own recursion) and run by :func:`_row_sum` for each row.
+
+    Returns
+    -------
+    leaf_lo, leaf_n : numpy.ndarray
+        [L] int64 first index and length of each leaf, left to right.
+    program : numpy.ndarray
+        int64 postfix program: ``j >= 0`` pushes the sum of leaf ``j``, ``-1``
+        pops the right and the left sum and pushes left + right.
+    """
+    leaves: list[tuple[int, int]] = []
+    program: list[int] = []
+
+    def split(lo: int, m: int) -> None:
+        if m <= _PW_BLOCKSIZE:
+            program.append(len(leaves))
+            leaves.append((lo, m))
+            return
+        m2 = m // 2
+        m2 -= m2 % 8
+        split(lo, m2)
+        split(lo + m2, m - m2)
+        program.append(-1)
+
+    split(0, n)
+    leaf_lo = np.array([lo for lo, _ in leaves], dtype=np.int64)
+    leaf_n = np.array([m for _, m in leaves], dtype=np.int64)
+    return leaf_lo, leaf_n, np.array(program, dtype=np.int64)
+
+
+@_jit
+def _leaf(a, lo, n):
+    """NumPy's ``pairwise_sum`` of ``a[lo : lo + n]`` for n <= 128: the same additions."""
+    b = a[lo : lo + n]
+    if n < 8:
+        # NumPy starts from -0.0 (keeps the sign of a zero sum); the caller's
+        # 0.0 + ... makes that moot, but the order of additions is the point.
+        res = -0.0
+        for i in range(n):
+            res += b[i]
+        return res
+    # Eight accumulators over every eighth value, then a fixed tree, then the rest.
+    r0 = b[0]
+    r1 = b[1]
+    r2 = b[2]
+    r3 = b[3]
+    r4 = b[4]
+    r5 = b[5]
+    r6 = b[6]
+    r7 = b[7]
+    end = n - n % 8
+    u = _U(8)
+    while u < _U(end):
+        r0 += b[u]
+        r1 += b[u + _U(1)]
+        r2 += b[u + _U(2)]
+        r3 += b[u + _U(3)]
+        r4 += b[u + _U(4)]
+        r5 += b[u + _U(5)]
+        r6 += b[u + _U(6)]
+        r7 += b[u + _U(7)]
+        u += _U(8)
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(end, n):
+        res += b[j]
+    return res
+
+
+@_jit
+def _row_sum(a, leaf_lo, leaf_n, program, value):
+    """``np.add.reduce`` of ``a`` [n]: 0.0 (the identity) + NumPy's pairwise sum.
+
+    ``leaf_lo, leaf_n, program`` come from :func:`_pairwise_plan` for ``n``;
+    ``value`` is float64 scratch at least as long as ``program``.
+    """
+    nv = 0
+    for j in range(program.shape[0]):
+        op = program[j]
+        if op >= 0:
+            value[nv] = _leaf(a, leaf_lo[op], leaf_n[op])
+            nv += 1
+        else:  # both halves done: left + right
+            nv -= 1
+            value[nv - 1] = value[nv - 1] + value[nv]
+    return 0.0 + value[0]
+
+
+@_jit
+def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, program,
+               first, last, count, longest, pre_count, any_short, demand_sum, unmet_sum,
+               pre_unmet_sum, shortfall_sum, peak):  # fmt: skip
+    """Per-row results of the rows ``rows_r, rows_s`` with starts ``within`` (see fill_rows)."""
+    n_per = demand.shape[1]
+    # The four zero-padded rows a row's sums run over (NumPy's ``after``,
+    # ``before`` and the two later contents of ``after`` in ``_block``).
+    scratch = np.empty((4, n_per))
+    dem = scratch[0]
+    gap_after = scratch[1]
+    gap_before = scratch[2]
+    fall = scratch[3]
+    value = np.empty(program.shape[0])
+    for i in range(rows_r.shape[0]):
+        r = rows_r[i]
+        s = rows_s[i]
+        k = within[i]
+        pre = 0
+        for t in range(k):
+            d = demand[r, t, s]
+            v = served[r, t, s]
+            # gap = np.maximum(d - v, 0.0): NaN stays NaN, as in NumPy.
+            g = d - v
+            g = 0.0 if g < 0.0 else g
+            dem[t] = 0.0
+            gap_after[t] = 0.0
+            gap_before[t] = g
+            fall[t] = 0.0
+            # As short_periods: demand > 0 and served < limit * demand.
+            pre += (d > 0.0) & (v < d * limit)
+        n_short = 0
+        run = 0
+        top = 0
+        head = 0
+        tail = 0
+        # np.maximum.reduce over the padded row: the zeros before the start and
+        # every shortfall are >= +0.0 (a gap is never below +0.0 where demand
+        # is positive), so 0.0 is a neutral start; NaN wins.
+        high = 0.0
+        nan = False
+        for t in range(k, n_per):
+            d = demand[r, t, s]
+            v = served[r, t, s]
+            g = d - v
+            g = 0.0 if g < 0.0 else g
+            positive = d > 0.0
+            dem[t] = d
+            gap_after[t] = g
+            gap_before[t] = 0.0
+            # shortfall = gap / demand, mended to 0 where demand is not positive
+            f = g / d if positive else 0.0
+            fall[t] = f
+            high = f if f > high else high
+            nan |= f != f
+            if positive and v < d * limit:
+                if n_short == 0:
+                    head = t
+                tail = t
+                n_short += 1
+                run += 1
+                top = max(top, run)
+            else:
+                run = 0
+        pre_count[i] = float(pre)
+        if n_short > 0:
+            any_short[i] = True
+            first[i] = head
+            last[i] = tail
+            count[i] = n_short
+            longest[i] = top
+        demand_sum[i] = _row_sum(dem, leaf_lo, leaf_n, program, value)
+        unmet_sum[i] = _row_sum(gap_after, leaf_lo, leaf_n, program, value)
+        pre_unmet_sum[i] = _row_sum(gap_before, leaf_lo, leaf_n, program, value)
+        shortfall_sum[i] = _row_sum(fall, leaf_lo, leaf_n, program, value)
+        peak[i] = np.nan if nan else high
+
+
+@_jit
+def _falls(demand, served, out):
+    """Set ``out[r, s]`` where served < demand in some period (NaN compares False)."""
+    n_rep, n_per, n_sink = demand.shape
+    for r in range(n_rep):
+        if n_sink == 1:
+            # One sink: stop at its first shortfall.
+            for t in range(n_per):
+                if served[r, t, 0] < demand[r, t, 0]:
+                    out[r, 0] = True
+                    break
+            continue
+        for t in range(n_per):
+            for j in range(n_sink):
+                if served[r, t, j] < demand[r, t, j]:
+                    out[r, j] = True
+
+
+def fill_rows(
+    rows: _Rows,
+    demand: FloatArray,
+    served: FloatArray,
+    rows_r: NDArray[np.intp],
+    rows_s: NDArray[np.intp],
+    within: NDArray[np.int64],
+    limit: float,
+) -> None:
+    """Fill the per-row results of ``rows`` as :func:`reesim.metrics._block` does.
+
+    Parameters
+    ----------
+    rows
+        Per-row results to fill (``first``, ``last``, ``count``, ``longest``:
+        periods; ``pre_count``: periods as float; ``*_sum``: tonnes, or
+        shares for ``shortfall_sum``; ``peak``: share; ``any``).
+    demand, served
+        [R, N, S] tonnes per period.
+    rows_r, rows_s
+        [m] replicate and sink of each row.
+    within
+        [m] start period of each row, clipped to 0..N (N: every period before it).
+    limit
+        Served share below which a period is short (threshold - 1e-9).
+    """
+    if demand.shape[1] == 0 or rows_r.size == 0:
+        return
+    leaf_lo, leaf_n, program = _pairwise_plan(demand.shape[1])
+    _fill_rows(
+        demand,
+        served,
+        np.ascontiguousarray(rows_r, dtype=np.int64),
+        np.ascontiguousarray(rows_s, dtype=np.int64),
+        np.ascontiguousarray(within, dtype=np.int64),
+        float(limit),
+        leaf_lo,
+        leaf_n,
+        program,
+        rows.first,
+        rows.last,
+        rows.count,
+        rows.longest,
+        rows.pre_count,
+        rows.any,
+        rows.demand_sum,
+        rows.unmet_sum,
+        rows.pre_unmet_sum,
+        rows.shortfall_sum,
+        rows.peak,
+    )
+
+
+def falls(demand: FloatArray, served: FloatArray) -> NDArray[np.bool_]:
+    """[R, S] mask of the (replicate, sink) pairs served less than demand in some period.
+
+    Parameters
+    ----------
+    demand, served
+        [R, N, S] tonnes per period.
+
+    Returns
+    -------
+    numpy.ndarray
+        [R, S] bool, as :func:`reesim.metrics._falls`.
+    """
+    out = np.zeros((demand.shape[0], demand.shape[2]), dtype=bool)
+    _falls(demand, served, out)
+    return out
+
+
+def pairwise_sum(values: FloatArray) -> float:
+    """``np.add.reduce`` of a 1-D float64 array, by the compiled pairwise summation.
+
+    Parameters
+    ----------
+    values
+        [n] any float64 values.
+
+    Returns
+    -------
+    float
+        The sum, equal to ``np.add.reduce(values)`` to the last bit.
+    """
+    a = np.ascontiguousarray(values, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    leaf_lo, leaf_n, program = _pairwise_plan(a.size)
+    return float(_row_sum(a, leaf_lo, leaf_n, program, np.empty(program.size)))
