@@ -198,9 +198,12 @@ def kernel_args(
     of :mod:`~reesim.engine.compiled_kernel`); numba compiles plain arrays
     several times faster than tuples of them.
 
-    Network: ``routes`` [5, E] (supplier and buyer holding, supplier facility,
-    from a stockpile, priority class as an index into the ``n_levels`` classes,
-    0 served first), ``facs`` [2, F], ``in_ptr`` [F + 1] (the inputs of
+    ``lanes``: replicates side by side (``LANES``; an argument so that the
+    kernel's lane loops have a trip count known only at run time, which
+    LLVM vectorises). Network: ``routes`` [5, E] (supplier and buyer
+    holding, supplier facility, from a stockpile, priority class as an
+    index into the ``n_levels`` classes, 0 served first), ``facs`` [2, F],
+    ``in_ptr`` [F + 1] (the inputs of
     facility f are ``in_ptr[f]:in_ptr[f + 1]``), ``inputs`` [2, n_in],
     ``coproducts`` [2, n_co], ``sink_h``, ``is_buyer`` [H]; the routes grouped
     by supplier holding (``suppliers``, ``src_ptr``, ``src_routes``) and by
@@ -257,6 +260,7 @@ def kernel_args(
     growth_ix, growth_pow = growth_table(plan, smp)
     none3 = np.zeros((0, 0, 0))
     return {
+        "lanes": K.LANES,
         "flags": _c(
             [
                 "production" in record,

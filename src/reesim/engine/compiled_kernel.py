@@ -332,7 +332,7 @@ LANES = 32
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, coproducts,
+def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, inputs, coproducts,
                    sink_h, is_buyer, suppliers, src_ptr, src_routes, src_class, dst_list, dst_ptr,
                    dst_routes, n_levels, ring_len, n_quota, dt, fac_par, route_par, in_amount,
                    co_amount, cover, hold_init, want, d0, growth_ix, growth_pow, dc, dc_match,
@@ -345,15 +345,20 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
 
     Replicates are independent: disjoint ranges may run in parallel threads
     (the kernel releases the GIL) and give the same numbers as one range.
-    ``LANES`` replicates advance together (the last group repeats its last
-    replicate); each lane's arithmetic is the one-replicate arithmetic. What
-    changes only with events is computed lane by lane by the helpers above
-    into rows ``[lane, x]`` and copied into columns ``[x, lane]``, the layout
-    of the period's steps. Those work holding by holding over the routes
+    ``lanes`` (``LANES``) replicates advance together (the last group
+    repeats its last replicate); each lane's arithmetic is the one-replicate
+    arithmetic. What changes only with events is computed lane by lane by
+    the helpers above into rows ``[lane, x]`` and copied into columns
+    ``[x, lane]``, the layout of the period's steps. Those work holding by holding over the routes
     grouped by buyer (``dst_*``) or supplier (``src_*``), in route order
     within a group, so every sum over routes has the core's order.
     """
-    L = LANES
+    # The lane count comes as an argument, not as the constant LANES, on purpose: with a
+    # trip count known when compiling, LLVM unrolls the small lane loops completely into
+    # scalar code before its loop vectoriser sees them (numba leaves the SLP vectoriser,
+    # which could pack the unrolled code, off); with one known at run time it vectorises
+    # them. Each lane's arithmetic is the same either way.
+    L = lanes
     n_fac, n_route, n_h = facs.shape[1], routes.shape[1], is_buyer.shape[0]
     n_sink, n_rel, n_per = sink_h.shape[0], rel.shape[1], want.shape[1]
     n_in, n_co, n_dst, n_sup = (
@@ -413,10 +418,11 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
     g_same = np.zeros(n_sink, np.int64)
     chg_c, any_chg = np.zeros((n_per, L), np.bool_), np.zeros(n_per, np.bool_)
     n_blk = min(max(1, 64 // max(1, n_sink)), max(1, n_per))  # periods per block of sink rows
-    blk_w, blk_s = np.zeros((L, n_blk, n_sink)), np.zeros((L, n_blk, n_sink))
+    blk_w, blk_s = np.zeros((n_blk, n_sink, L)), np.zeros((n_blk, n_sink, L))
     t, o, left, a, lim = np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L)
     frac, rl = np.zeros((n_levels, L)), np.zeros(L, np.int64)
     fresh, changed = np.zeros(L, np.bool_), np.zeros(L, np.bool_)
+    stock_gated = np.zeros(n_route, np.bool_)
 
     for g in range(lo, hi, L):
         for ln in range(L):
@@ -446,7 +452,11 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                 g_same[s] = gix_c[s, 0] if ln == 0 or g_same[s] == gix_c[s, ln] else -1
             for k in range(n_per):
                 chg_c[k, ln] = changes[r, k]
-                any_chg[k] = chg_c[k, ln] if ln == 0 else any_chg[k] | chg_c[k, ln]
+        for k in range(n_per):  # (a reduction over the lanes, vectorised)
+            c = False
+            for ln in range(L):
+                c = c | chg_c[k, ln]
+            any_chg[k] = c
         slot = 0
         for k in range(n_per):
             kb = k % n_blk  # the period's row in the block of sink series
@@ -521,9 +531,19 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                         for j in range(ring_len):
                             ring[j, e, ln] = ring1[j, e]
             # Open: not banned, weight > 0, supplier alive with capacity or stock; releasing.
+            # Only routes open while their supplier holds stock (gate 1) in some lane can
+            # change between periods that leave the gates as they were.
+            if not steady:
+                for e in range(n_route):
+                    m = False
+                    for ln in range(L):
+                        m = m | (gate[e, ln] == 1)
+                    stock_gated[e] = m
             for ln in range(L):
                 changed[ln] = False
             for e in range(n_route):
+                if steady and not stock_gated[e]:
+                    continue
                 hs = src_h[e]
                 for ln in range(L):
                     op = (gate[e, ln] == 2) | ((gate[e, ln] == 1) & (inv[hs, ln] > 0))
@@ -597,22 +617,27 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                     for s in range(n_sink):
                         want[r, k, s] = wk[s, ln]
                         served[r, k, s] = sv_c[s, ln]
-            else:
-                for ln in range(L):
-                    for s in range(n_sink):
-                        blk_w[ln, kb, s] = wk[s, ln]
-                        blk_s[ln, kb, s] = sv_c[s, ln]
+            else:  # the block keeps the lanes' layout: a period's copy is a vector copy
+                for s in range(n_sink):
+                    for ln in range(L):
+                        blk_w[kb, s, ln] = wk[s, ln]
+                        blk_s[kb, s, ln] = sv_c[s, ln]
                 if kb == n_blk - 1 or k == n_per - 1:
                     for ln in range(L):
                         r = rl[ln]
-                        for b in range(kb + 1):
-                            for s in range(n_sink):
-                                want[r, k - kb + b, s] = blk_w[ln, b, s]
-                                served[r, k - kb + b, s] = blk_s[ln, b, s]
+                        for s in range(n_sink):  # periods innermost: the longer loop
+                            for b in range(kb + 1):
+                                kp = np.uint64(k - kb + b)  # (unsigned: no test for kp < 0)
+                                want[r, kp, s] = blk_w[b, s, ln]
+                                served[r, kp, s] = blk_s[b, s, ln]
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
-            # Shares and expected lead times change only with openness, weights or delays.
+            # Shares and expected lead times change only with openness, weights or delays;
+            # most periods no lane's do, and the lane by lane test is skipped.
+            redo = n_rel > 0
             for ln in range(L):
+                redo = redo | fresh[ln] | changed[ln]
+            for ln in range(L if redo else 0):
                 r = rl[ln]
                 if fresh[ln] or changed[ln]:
                     for e in range(n_route):
@@ -635,11 +660,11 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
             # Each request is clipped to the route's capacity and any licence cap.
             for j in range(n_dst):
                 h = dst_list[j]
-                for ln in range(L):
+                buyer = is_buyer[h]
+                for ln in range(L):  # (a select, not a branch, in the lane loop)
                     u = usage_c[h, ln]
-                    o[ln] = max(0.0, u * (cover_c[h, ln] + elt_c[h, ln]) - inv[h, ln] - pipe[h, ln])
-                    if not is_buyer[h]:
-                        o[ln] = 0.0
+                    x = max(0.0, u * (cover_c[h, ln] + elt_c[h, ln]) - inv[h, ln] - pipe[h, ln])
+                    o[ln] = x if buyer else 0.0
                 for i in range(dst_ptr[j], dst_ptr[j + 1]):
                     e = dst_routes[i]
                     if n_rel > 0 and from_sp[e]:
@@ -721,7 +746,14 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
                                 at -= ring_len
                             ring[at, e, ln] += ship[e, ln]
                         continue
-                    # One slot per lead time the route has in this group (usually one).
+                    if lead_lo[e] == lead_hi[e]:  # one lead time in every lane: no select
+                        at = slot + lead_lo[e]
+                        if at >= ring_len:
+                            at -= ring_len
+                        for ln in range(L):
+                            ring[at, e, ln] += ship[e, ln]
+                        continue
+                    # One slot per lead time the route has in this group.
                     for d in range(lead_lo[e], lead_hi[e] + 1):
                         at = slot + d
                         if at >= ring_len:
@@ -737,7 +769,7 @@ def run_replicates(lo, hi, flags, routes, route_lead, facs, in_ptr, inputs, copr
             if rec_prod or rec_flows or rec_inv:
                 _record(k, rl, act, ship, arriving, inv, pipe, flags, production, departures,
                         arrivals, inventory, in_transit)  # fmt: skip
-            for ln in range(L):
+            for ln in range(L if n_rel > 0 else 0):
                 for j in range(n_rel):
                     num_, den = 0.0, 0.0
                     for s in range(n_sink):
