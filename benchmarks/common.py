@@ -125,11 +125,11 @@ def numba_threads(n: int | None) -> Iterator[None]:
         numba.set_num_threads(old)
 
 
-def default_chunk_size(plan: Any) -> int:
-    """The chunk ``simulate(record="none")`` picks (the same for every engine but des)."""
+def default_chunk_size(plan: Any, engine: str = "vector") -> int:
+    """The chunk ``simulate(record="none", engine=engine)`` picks."""
     from reesim.simulation import default_chunk_size as pick
 
-    return int(pick(plan, frozenset()))
+    return int(pick(plan, frozenset(), engine))
 
 
 def free_stem(folder: Path, stem: str) -> str:

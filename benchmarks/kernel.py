@@ -76,18 +76,21 @@ def _stats(runs: list[dict[str, Any]], reps: int, chunk: int, nrp_per_rep: int) 
     }
 
 
-def _ladder(plan: Any, name: str, chunk: int, budget: float) -> list[dict[str, Any]]:
+def _ladder(plan: Any, name: str, budget: float) -> list[dict[str, Any]]:
     """Each point runs both engines in alternation when both fit the budget left.
+
+    Each engine runs in the chunks ``simulate()`` gives it.
 
     When they do not, the faster engine alone, then the slower; a point
     nothing fits is listed as skipped with its predicted time.
     """
     engs = engines()
+    chunks = {e: default_chunk_size(plan, e) for e in engs}
     nrp_per_rep = (plan.n_facilities + plan.n_sinks) * plan.n_periods
     per_rep = {}
     for e in engs:
-        probe = _kernel_run(plan, chunk, chunk, e)
-        per_rep[e] = (probe["kernel_s"] + probe["sample_s"]) / chunk
+        probe = _kernel_run(plan, chunks[e], chunks[e], e)
+        per_rep[e] = (probe["kernel_s"] + probe["sample_s"]) / chunks[e]
     spent, rows = 0.0, []
     # Both engines if they fit, else the faster alone (it reaches the larger sizes).
     singles = sorted(engs, key=lambda e: per_rep[e])
@@ -114,11 +117,12 @@ def _ladder(plan: Any, name: str, chunk: int, budget: float) -> list[dict[str, A
         runs: dict[str, list[dict[str, Any]]] = {e: [] for e in chosen}
         for _ in range(repeats):  # alternating, so both engines see the same machine
             for e in chosen:
-                runs[e].append(_kernel_run(plan, reps, chunk, e))
+                runs[e].append(_kernel_run(plan, reps, chunks[e], e))
         row["repeats"] = repeats
         for e in chosen:
             spent += sum(r["kernel_s"] + r["sample_s"] for r in runs[e])
-            st = _stats(runs[e], reps, chunk, nrp_per_rep)
+            st = _stats(runs[e], reps, chunks[e], nrp_per_rep)
+            st["chunk"] = chunks[e]
             per_rep[e] = (st["kernel_s"] + st["sample_s"]) / reps
             row["engines"][e] = st
             log(
@@ -212,12 +216,11 @@ def _paired_simulate(name: str, reps: int, rounds: int) -> dict[str, Any]:
 
     sc = reesim.load_scenario(name)
     plan = compile_plan(sc)
-    chunk = default_chunk_size(plan)
     kern: dict[str, list[float]] = {e: [] for e in engines()}
     sim: dict[str, list[float]] = {e: [] for e in engines()}
     for _ in range(rounds):
         for e in engines():
-            k = _kernel_run(plan, reps, chunk, e)
+            k = _kernel_run(plan, reps, default_chunk_size(plan, e), e)
             kern[e].append(k["kernel_s"] + k["sample_s"])
             t0 = time.perf_counter()
             reesim.simulate(sc, replicates=reps, seed=1, record="none", engine=e)
@@ -266,7 +269,9 @@ def kernel_section(quick: bool) -> dict[str, Any]:
             chunk_runner("numba")(plan, smp, frozenset())
             info["numba_first_call_s"] = time.perf_counter() - t0
             info["numba_default_threads"] = default_threads()
-        rows = _ladder(plan, name, chunk, BUDGET_S[quick])
+        if "numba" in engines():
+            info["chunk_numba"] = default_chunk_size(plan, "numba")
+        rows = _ladder(plan, name, BUDGET_S[quick])
         ceiling = _paired_ceiling(plan, chunk, 5 if quick else 7)
         for key, _, _ in variants():
             log(

@@ -141,7 +141,7 @@ def _kernel_rows(name: str, s: dict[str, Any], row: Any) -> None:
             if eng == "numba" and "speedup_numba_over_vector" in r:
                 extra = f"; {r['speedup_numba_over_vector']:.2f}x the core, alternating repeats"
             row(
-                f"kernel {name}, {r['replicates']:.0e} replicates (chunk {s['chunk']})",
+                f"kernel {name}, {r['replicates']:.0e} replicates (chunk {st.get('chunk', s['chunk'])})",
                 eng,
                 f"{st['nrp_per_s']:.3g} nrp/s ({st['nrp_per_s_chunk_median']:.3g} by the median "
                 f"chunk), {st['us_per_replicate']:.0f} us/replicate "
