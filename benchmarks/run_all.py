@@ -108,22 +108,20 @@ def machine() -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ numba start-up
-#: Run in a fresh process: numba's import and the compiled kernel's first call
-#: (compiling, or loading the on-disk cache), then a second call on the same chunk.
+#: Run in a fresh process: numba's import, then the first ``simulate(engine="numba")``
+#: (compiling, or loading the on-disk cache, of the kernel and of the compiled
+#: metrics), then a second, identical call.
 _STARTUP_PROBE = """
 import json, time
-import numpy as np
 import reesim
-from reesim.plan import compile_plan
-from reesim.sampling import draw_samples
-plan = compile_plan(reesim.load_scenario("default"))
-smp = draw_samples(plan, 1, np.arange(64))
+sc = reesim.load_scenario("default")
 t0 = time.perf_counter()
+import numba
 from reesim.engine.compiled import run_numba
 t1 = time.perf_counter()
-run_numba(plan, smp, frozenset())
+reesim.simulate(sc, replicates=64, seed=1, record="none", engine="numba")
 t2 = time.perf_counter()
-run_numba(plan, smp, frozenset())
+reesim.simulate(sc, replicates=64, seed=1, record="none", engine="numba")
 t3 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "first_call_s": t2 - t1, "second_call_s": t3 - t2}))
 """
