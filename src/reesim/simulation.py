@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 
 from reesim.engine import get_engine
-from reesim.engine.output import RECORDABLE, ChunkOutput
+from reesim.engine.output import RECORDABLE, ChunkOutput, series_widths
 from reesim.errors import ReesimError, ReesimWarning
 from reesim.metrics import shortage_metrics
 from reesim.plan import Plan, compile_plan
@@ -222,15 +222,7 @@ class _Collector:
         recorded series is written once and never copied.
         """
         plan = self.plan
-        width = {
-            "demand": plan.n_sinks,
-            "served": plan.n_sinks,
-            "production": plan.n_facilities,
-            "departures": plan.n_routes,
-            "arrivals": plan.n_routes,
-            "inventory": plan.n_holdings,
-            "in_transit": plan.n_holdings,
-        }
+        width = series_widths(plan)
         for key in self.keep:
             for name in self.SERIES[key]:
                 if name not in self.series:

@@ -16,12 +16,35 @@ from reesim.engine.rows import RowSum
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
-__all__ = ["RECORDABLE", "ChunkOutput", "SeriesRecorder", "new_output", "sum_columns"]
+__all__ = [
+    "RECORDABLE",
+    "SERIES",
+    "ChunkOutput",
+    "SeriesRecorder",
+    "new_output",
+    "series_widths",
+    "sum_columns",
+]
 
 FloatArray = NDArray[np.float64]
 
 #: Series an engine can record besides the sink series it always keeps.
 RECORDABLE = ("sinks", "production", "flows", "inventory")
+#: Every series array a :class:`ChunkOutput` can hold, in its order.
+SERIES = ("demand", "served", "production", "departures", "arrivals", "inventory", "in_transit")
+
+
+def series_widths(plan: Plan) -> dict[str, int]:
+    """Columns of each series of :data:`SERIES` (sinks, facilities, routes or holdings)."""
+    return {
+        "demand": plan.n_sinks,
+        "served": plan.n_sinks,
+        "production": plan.n_facilities,
+        "departures": plan.n_routes,
+        "arrivals": plan.n_routes,
+        "inventory": plan.n_holdings,
+        "in_transit": plan.n_holdings,
+    }
 
 
 def sum_columns(values: FloatArray, index: NDArray[np.int64], n: int) -> FloatArray:
@@ -92,8 +115,10 @@ class ChunkOutput:
         they must have the series' shape and hold zeros.
         """
         n_rep, n = smp.n, plan.n_periods
+        widths = series_widths(plan)
 
-        def zeros(name: str, width: int) -> FloatArray:
+        def zeros(name: str) -> FloatArray:
+            width = widths[name]
             given = series.get(name) if series is not None else None
             if given is None:
                 return np.zeros((n_rep, n, width))
@@ -104,20 +129,20 @@ class ChunkOutput:
                 )
             return given
 
-        def maybe(name: str, width: int, key: str) -> FloatArray | None:
-            return zeros(name, width) if key in record else None
+        def maybe(name: str, key: str) -> FloatArray | None:
+            return zeros(name) if key in record else None
 
         return cls(
             plan=plan,
             replicates=smp.replicates,
             recorded=record,
-            demand=zeros("demand", plan.n_sinks),
-            served=zeros("served", plan.n_sinks),
-            production=maybe("production", plan.n_facilities, "production"),
-            departures=maybe("departures", plan.n_routes, "flows"),
-            arrivals=maybe("arrivals", plan.n_routes, "flows"),
-            inventory=maybe("inventory", plan.n_holdings, "inventory"),
-            in_transit=maybe("in_transit", plan.n_holdings, "inventory"),
+            demand=zeros("demand"),
+            served=zeros("served"),
+            production=maybe("production", "production"),
+            departures=maybe("departures", "flows"),
+            arrivals=maybe("arrivals", "flows"),
+            inventory=maybe("inventory", "inventory"),
+            in_transit=maybe("in_transit", "inventory"),
         )
 
     def add_ledger(
@@ -216,17 +241,8 @@ class SeriesRecorder:
     BUFFER_BYTES = 1 << 22
 
     def __init__(self, out: ChunkOutput, lines: int | None = None) -> None:
-        names = (
-            "demand",
-            "served",
-            "production",
-            "departures",
-            "arrivals",
-            "inventory",
-            "in_transit",
-        )
         self._series = {
-            name: getattr(out, name) for name in names if getattr(out, name) is not None
+            name: getattr(out, name) for name in SERIES if getattr(out, name) is not None
         }
         n_rep = out.demand.shape[0]
         widest = max(series.shape[2] for series in self._series.values())
