@@ -28,7 +28,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FLAGS", "METRICS", "quantiles", "short_periods", "shortage_metrics", "summarise"]
+__all__ = [
+    "FLAGS",
+    "METRICS",
+    "falls_short",
+    "quantiles",
+    "short_periods",
+    "shortage_metrics",
+    "summarise",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -299,6 +307,25 @@ def _falls(demand: FloatArray, served: FloatArray) -> NDArray[np.bool_]:
     return falls
 
 
+def falls_short(
+    demand: FloatArray, served: FloatArray, compiled: bool = False
+) -> NDArray[np.bool_]:
+    """[R, S] mask of the (replicate, sink) pairs served less than demand in some period.
+
+    Parameters
+    ----------
+    demand, served
+        [R, N, S] tonnes per period.
+    compiled
+        Use the numba kernel of :mod:`reesim.metrics_compiled` (the same mask).
+    """
+    if compiled:
+        from reesim.metrics_compiled import falls as compiled_falls
+
+        return compiled_falls(demand, served)
+    return _falls(demand, served)
+
+
 def shortage_metrics(
     demand: FloatArray,
     served: FloatArray,
@@ -306,6 +333,7 @@ def shortage_metrics(
     threshold: float,
     period_days: float,
     compiled: bool = False,
+    falls: NDArray[np.bool_] | None = None,
 ) -> dict[str, NDArray[np.float64] | NDArray[np.bool_]]:
     """Compute every metric for each replicate and sink (or group of sinks).
 
@@ -324,6 +352,8 @@ def shortage_metrics(
         Evaluate the rows with the numba kernel of :mod:`reesim.metrics_compiled`
         (needs numba) instead of NumPy: the same numbers to the last bit, about
         twice as fast where many rows fall short (docs/compiled.md).
+    falls
+        :func:`falls_short` of these series, when the caller has it already.
 
     Returns
     -------
@@ -336,12 +366,8 @@ def shortage_metrics(
     k0 = np.where(missing, n_per, np.nan_to_num(start)).astype(np.int64)  # missing: all "before"
     # Most (replicate, sink) pairs never fall short of full demand: their metrics are
     # known without a pass over periods, so only the others are evaluated row by row.
-    if compiled:
-        from reesim.metrics_compiled import falls as compiled_falls
-
-        falls = compiled_falls(demand, served)
-    else:
-        falls = _falls(demand, served)
+    if falls is None:
+        falls = falls_short(demand, served, compiled)
     out: dict[str, NDArray[np.float64] | NDArray[np.bool_]] = {
         name: np.zeros((n_rep, n_sink)) for name in METRICS
     }

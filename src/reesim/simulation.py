@@ -13,7 +13,7 @@ import numpy as np
 from reesim.engine import get_engine
 from reesim.engine.output import RECORDABLE, ChunkOutput, series_widths
 from reesim.errors import ReesimError, ReesimWarning
-from reesim.metrics import shortage_metrics
+from reesim.metrics import falls_short, shortage_metrics
 from reesim.plan import Plan, compile_plan
 from reesim.results import GROUPINGS, Results
 from reesim.sampling import draw_samples
@@ -75,16 +75,17 @@ def default_chunk_size(plan: Plan, record: frozenset[str], engine: str = "vector
         per_period += plan.n_facilities
     per_period += 2 * plan.n_routes if "flows" in record else 0
     per_period += 2 * plan.n_holdings if "inventory" in record else 0
-    # The engine's state: the in-transit ring (lead times plus licence delays, in
-    # periods) and a few dozen working arrays over routes, holdings and facilities.
-    lead = plan.params["route_lead_days"]
-    ring = 1 + (float(lead.max()) / plan.period_days if lead.size else 1.0)
-    delays = plan.params.get("ev_value", np.zeros(0))[plan.licences.event]
-    ring += float(np.nansum(delays)) / plan.period_days if delays.size else 0.0
-    # The ring is counted twice: departures by period and the indices that read them.
-    state = 2 * ring * plan.n_routes + 40 * (plan.n_routes + plan.n_holdings + plan.n_facilities)
-    if engine == "numba":
-        state = 0.0
+    state = 0.0  # numba keeps its state for 32 replicates per thread, not for the chunk
+    if engine != "numba":
+        # The core's state: the in-transit ring (lead times plus licence delays, in
+        # periods), counted twice (departures by period and the indices that read
+        # them), and a few dozen working arrays over routes, holdings and facilities.
+        lead = plan.params["route_lead_days"]
+        ring = 1 + (float(lead.max()) / plan.period_days if lead.size else 1.0)
+        delays = plan.params.get("ev_value", np.zeros(0))[plan.licences.event]
+        ring += float(np.nansum(delays)) / plan.period_days if delays.size else 0.0
+        arrays = plan.n_routes + plan.n_holdings + plan.n_facilities
+        state = 2 * ring * plan.n_routes + 40 * arrays
     per_rep = max(1.0, (per_period * max(1, plan.n_periods) + state) * 8)
     return int(np.clip(CHUNK_BUDGET // per_rep, 16, MAX_CHUNK))
 
@@ -239,10 +240,12 @@ class _Collector:
         plan = self.plan
         start = start_periods(plan, ev_k0, happens)
         self.start[lo : lo + start.shape[0]] = start
+        # [R, S] whether each sink ever gets less than its demand: it picks the rows
+        # the metrics evaluate, and the replicates whose group series are summed.
+        falls = falls_short(out.demand, out.served, self.compiled)
         per_sink = shortage_metrics(
-            out.demand, out.served, start, plan.threshold, plan.period_days, self.compiled
+            out.demand, out.served, start, plan.threshold, plan.period_days, self.compiled, falls
         )
-        falls: np.ndarray | None = None  # [R, S] whether each sink ever gets less than demand
         for g, (_, matrix) in self.groups.items():
             values: dict[str, Any]
             if g == "sink":
@@ -255,8 +258,6 @@ class _Collector:
                 single_sink = matrix.argmax(axis=0)
                 values = {k: v[:, single_sink] for k, v in per_sink.items()}
                 if multi.size:
-                    if falls is None:
-                        falls = np.asarray((out.served < out.demand).any(axis=1), dtype=bool)
                     sub = matrix[:, multi]
                     demand, served = _group_series(out, sub, falls)
                     grouped = shortage_metrics(
