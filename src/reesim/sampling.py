@@ -228,6 +228,19 @@ class Samples:
     def n(self) -> int:
         return len(self.replicates)
 
+    def edge_periods(self, n_periods: int) -> BoolArray:
+        """[R, N] periods in which an event starts or ends or an outage begins or ends.
+
+        The event-driven state of a replicate can change only in those periods
+        (and during commissioning ramps, which the engines mark themselves).
+        """
+        n_rep = self.n
+        mark = np.zeros((n_rep, n_periods + 2), dtype=bool)
+        rows = np.arange(n_rep)[:, None]
+        for when in (self.ev_k0, self.ev_k1, self.outage_start, self.outage_end):
+            mark[rows, np.clip(when.reshape(n_rep, -1), 0, n_periods + 1)] = True
+        return mark[:, :n_periods]
+
 
 def draw_samples(plan: Plan, seed: int, replicates: IntArray) -> Samples:
     """Sample every uncertain value of ``plan`` for the given replicates.

@@ -118,15 +118,12 @@ def _rule_changes(plan: Plan, smp: Samples, com_factor: FloatArray) -> NDArray[n
     period the kernel keeps the last period's (the same values, without the
     work).
     """
-    n_rep, n = smp.n, plan.n_periods
-    mark = np.zeros((n_rep, n + 2), dtype=bool)
-    rows = np.arange(n_rep)[:, None]
-    for when in (smp.ev_k0, smp.ev_k1, smp.outage_start, smp.outage_end):
-        mark[rows, np.clip(when.reshape(n_rep, -1), 0, n + 1)] = True
+    n = plan.n_periods
+    mark = smp.edge_periods(n)
     if com_factor.shape[2]:
         mark[:, 1:n] |= (com_factor[:, 1:] != com_factor[:, :-1]).any(axis=2)
     mark[:, 0] = True
-    return _c(mark[:, :n], np.bool_)
+    return _c(mark, np.bool_)
 
 
 def _shifts(plan: Plan, smp: Samples) -> dict[str, Any]:

@@ -193,9 +193,7 @@ class StateBuilder:
         """
         plan, smp = self.plan, self.smp
         n = plan.n_periods
-        mark = np.zeros(n + 2, dtype=bool)
-        for when in (smp.ev_k0, smp.ev_k1, smp.outage_start, smp.outage_end):
-            mark[np.clip(np.asarray(when).reshape(-1), 0, n + 1)] = True
+        mark: BoolArray = np.any(smp.edge_periods(n), axis=0)
         if len(self.com_fac):
             # Ramping periods [start, start + ramp): +1 at the start, -1 after, summed up.
             start = smp.ev_k0[:, plan.commissionings.event].reshape(-1)
@@ -203,9 +201,9 @@ class StateBuilder:
             steps = np.zeros(n + 2, dtype=np.int64)
             np.add.at(steps, np.clip(start, 0, n + 1), 1)
             np.add.at(steps, np.clip(end, 0, n + 1), -1)
-            mark |= np.cumsum(steps) > 0
+            mark |= np.cumsum(steps)[:n] > 0
         mark[0] = True
-        return mark[:n]
+        return mark
 
     def _static(self, k: int) -> dict[str, Any]:
         """Capacities, route rules and quotas of period ``k``.
