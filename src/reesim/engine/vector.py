@@ -20,7 +20,6 @@ derived once per change of the period state's ``version`` and reused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from numpy.typing import NDArray
 from reesim.engine.output import ChunkOutput, SeriesRecorder, new_output, sum_columns
 from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index, transposed
 from reesim.engine.state import PeriodState, StateBuilder
+from reesim.engine.vector_alloc import allocate, priority_classes
 from reesim.engine.vector_start import steady_start
 from reesim.plan import Plan
 from reesim.sampling import Samples
@@ -37,26 +37,6 @@ __all__ = ["run_vector"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-
-
-@dataclass
-class _Class:
-    """One priority class: a mask, a few routes, or most routes but ``others``.
-
-    A class of a few routes works on its own suppliers only: ``suppliers``
-    (positions in the supplier set), ``src`` (each route's position among
-    them) and ``total`` (the sum of its routes' requests by supplier).
-    ``last`` marks the class served last, which may zero the requests of the
-    others in place (no one reads them after it).
-    """
-
-    mask: BoolArray | None = None
-    routes: NDArray[np.int64] | None = None
-    others: NDArray[np.int64] | None = None
-    total: RowSum | None = None
-    src: NDArray[np.int64] | None = None
-    suppliers: NDArray[np.int64] | None = None
-    last: bool = False
 
 
 def _positions(holdings: NDArray[np.int64], n_h: int) -> NDArray[np.int64]:
@@ -177,41 +157,7 @@ class _Core:
         self.stock_cap_ok = supplier_has_cap[self.stock_rows]
         self.stock_src_h = plan.route_src_h[self.stock_rows]
         self.route_alive = st.alive[self.src_fac]
-        self._classes(st.klass)
-
-    def _classes(self, klass: FloatArray) -> None:
-        """Priority classes, in the order they are served.
-
-        When every replicate ranks the routes alike, a class is a set of routes:
-        a small one is gathered, a large one is every route with the others'
-        requests zeroed (cheaper than gathering most rows). Otherwise each class
-        is a mask over [E, R].
-        """
-        n_routes = len(klass)
-        alike = bool((klass == klass[:, :1]).all())
-        self.class_parts: list[_Class] = []
-        for level in self.states.levels:
-            if not alike:
-                self.class_parts.append(_Class(mask=klass == level))
-                continue
-            routes = np.flatnonzero(klass[:, 0] == level)
-            if not routes.size:
-                continue
-            if 2 * routes.size > n_routes:
-                others = np.flatnonzero(klass[:, 0] != level)
-                self.class_parts.append(_Class(others=others if others.size else None))
-            else:
-                suppliers, src = np.unique(self.src_s[routes], return_inverse=True)
-                self.class_parts.append(
-                    _Class(
-                        routes=routes,
-                        total=RowSum(src, len(suppliers)),
-                        src=src,
-                        suppliers=suppliers,
-                    )
-                )
-        if self.class_parts:
-            self.class_parts[-1].last = True
+        self.class_parts = priority_classes(st.klass, self.states.levels, self.src_s)
 
     def delayed_transit(self, st: PeriodState) -> NDArray[np.int64] | None:
         """Whole periods from departure to arrival of the routes a licence can delay."""
@@ -383,59 +329,11 @@ class _Core:
         return request, np.where(self.from_sp, st.approval * push, licence_cap)
 
     def _allocate(self, request: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Serve requests by priority class, pro rata within a class, from supplier stock.
-
-        ``request`` [E, R] may be overwritten.
-
-        A class's routes take ``min(1, stock / asked)`` of their requests; what
-        they take leaves the stock the next class shares.
-        """
+        """Serve ``request`` [E, R] (may be overwritten) from supplier stock by class."""
         remaining = self.inv[self.sup_rows]
         if isinstance(self.sup_rows, slice):
-            remaining = remaining.copy()  # written in place below, not through to inv
-        # Shipments of classes over all routes (a mask, or every route with the others'
-        # requests zeroed) are summed; a class of a few routes writes its rows last. A
-        # route asks in one class only, so every other class adds exactly 0.0 to it.
-        ship: FloatArray | None = None
-        few: list[tuple[NDArray[np.int64], FloatArray]] = []
-        for part in self.class_parts:
-            if part.routes is not None and part.total is not None and part.src is not None:
-                asked_by_route = request[part.routes]
-                asked = part.total(asked_by_route)
-                if asked.any():
-                    left = remaining[part.suppliers]
-                    frac = self._fraction(asked, left)
-                    few.append((part.routes, np.multiply(asked_by_route, frac[part.src])))
-                    remaining[part.suppliers] = np.maximum(0.0, left - np.minimum(asked, left))
-                continue
-            if part.mask is not None:
-                asked_by_route = np.where(part.mask, request, 0.0)
-            elif part.others is not None:
-                asked_by_route = request if part.last else request.copy()
-                asked_by_route[part.others] = 0.0
-            else:
-                asked_by_route = request  # the caller's array: taking its share writes it
-            asked = self.by_src(asked_by_route)
-            if not asked.any():
-                continue
-            frac = self._fraction(asked, remaining)
-            sent = np.multiply(asked_by_route, frac.take(self.src_s, axis=0), out=asked_by_route)
-            if ship is None:
-                ship = sent
-            else:
-                ship += sent
-            remaining = np.maximum(0.0, remaining - np.minimum(asked, remaining))
-        if ship is None:
-            ship = np.zeros_like(request)
-        for routes, sent in few:
-            ship[routes] = sent
-        return remaining, ship
-
-    @staticmethod
-    def _fraction(asked: FloatArray, stock: FloatArray) -> FloatArray:
-        """``min(1, stock / asked)`` where something is asked, else 0."""
-        has_ask = asked > 0
-        return np.where(has_ask, np.minimum(1.0, stock / np.where(has_ask, asked, 1.0)), 0.0)
+            remaining = remaining.copy()  # written in place, not through to inv
+        return allocate(self.class_parts, request, remaining, self.by_src, self.src_s)
 
     def _quotas(
         self, st: PeriodState, remaining: FloatArray, ship: FloatArray
