@@ -31,8 +31,6 @@ class PriorityClass:
     A class of a few routes works on its own suppliers only: ``suppliers``
     (positions in the supplier set), ``src`` (each route's position among
     them) and ``total`` (the sum of its routes' requests by supplier).
-    ``last`` marks the class served last, which may zero the requests of the
-    others in place (no one reads them after it).
     """
 
     mask: BoolArray | None = None
@@ -41,7 +39,6 @@ class PriorityClass:
     total: RowSum | None = None
     src: IntArray | None = None
     suppliers: IntArray | None = None
-    last: bool = False
 
 
 def priority_classes(klass: FloatArray, levels: FloatArray, src_s: IntArray) -> list[PriorityClass]:
@@ -81,8 +78,6 @@ def priority_classes(klass: FloatArray, levels: FloatArray, src_s: IntArray) -> 
                     routes=routes, total=RowSum(src, len(suppliers)), src=src, suppliers=suppliers
                 )
             )
-    if parts:
-        parts[-1].last = True
     return parts
 
 
@@ -118,12 +113,15 @@ def allocate(
     """
     # Shipments of classes over all routes (a mask, or every route with the others'
     # requests zeroed) are summed; a class of a few routes writes its rows last. A
-    # route asks in one class only, so every other class adds exactly 0.0 to it.
+    # route asks in one class only, so every other class adds exactly 0.0 to it. The
+    # few-route classes' requests are gathered first, so that the class over most
+    # routes can take its share in the caller's array, whenever it is served.
+    gathered = [request[part.routes] if part.routes is not None else None for part in parts]
     ship: FloatArray | None = None
     few: list[tuple[IntArray, FloatArray]] = []
-    for part in parts:
-        if part.routes is not None and part.total is not None and part.src is not None:
-            asked_by_route = request[part.routes]
+    for part, asked_few in zip(parts, gathered, strict=True):
+        if asked_few is not None and part.total is not None and part.src is not None:
+            asked_by_route = asked_few
             asked = part.total(asked_by_route)
             if asked.any():
                 left = remaining[part.suppliers]
@@ -134,7 +132,7 @@ def allocate(
         if part.mask is not None:
             asked_by_route = np.where(part.mask, request, 0.0)
         elif part.others is not None:
-            asked_by_route = request if part.last else request.copy()
+            asked_by_route = request  # its own routes' rows; the others' are zeroed
             asked_by_route[part.others] = 0.0
         else:
             asked_by_route = request  # the caller's array: taking its share writes it
