@@ -185,6 +185,26 @@ def test_chunking_does_not_change_numbers(disrupted, chunk: int) -> None:
     np.testing.assert_array_equal(other.metrics.to_numpy(float), disrupted.metrics.to_numpy(float))
 
 
+def test_default_chunks_are_even(monkeypatch) -> None:
+    """The default chunk is evened out: no short last chunk of a few replicates."""
+    import reesim.simulation as simulation
+    from reesim.engine.vector import run_vector
+
+    sizes: list[int] = []
+
+    def counting(plan, smp, record, **kw):  # type: ignore[no-untyped-def]
+        sizes.append(smp.n)
+        return run_vector(plan, smp, record, **kw)
+
+    monkeypatch.setattr(simulation, "get_engine", lambda engine: counting)
+    monkeypatch.setattr(simulation, "default_chunk_size", lambda *a: 960)
+    res = simulate(two_stage([]), replicates=1000, seed=3, record="none")
+    assert sizes == [500, 500] and res.chunk_size == 500
+    sizes.clear()
+    res = simulate(two_stage([]), replicates=1000, seed=3, record="none", chunk_size=960)
+    assert sizes == [960, 40] and res.chunk_size == 960  # an explicit chunk is kept
+
+
 def test_series_written_into_the_results_equal_the_engines_own_arrays(disrupted) -> None:
     """simulate() lets the engine write recorded series straight into the results."""
     from reesim.engine.output import RECORDABLE

@@ -115,7 +115,8 @@ def simulate(
         ``"vector"`` (the vectorised core) or ``"des"`` (the SimPy reference).
     chunk_size
         Replicates per chunk; results do not depend on it. Default: sized so
-        one chunk's arrays stay near 64 MiB.
+        one chunk's arrays stay near 64 MiB, then evened out so that every
+        chunk has about the same number of replicates.
     record
         Series to keep besides the metrics: ``"auto"`` (sink series when they
         fit in 512 MiB), ``"all"``, ``"none"``, or a list of ``"sinks"``,
@@ -145,6 +146,10 @@ def simulate(
         chunk_size = default_chunk_size(plan, keep, str(engine))
         if engine == "des":
             chunk_size = min(chunk_size, 64)
+        # As many chunks as that takes, of equal size: a short last chunk would pay a
+        # chunk's fixed costs (and under numba run on fewer threads) for a few replicates.
+        n_chunks = -(-int(replicates) // chunk_size)
+        chunk_size = -(-int(replicates) // n_chunks)
     if chunk_size < 1:
         raise ReesimError(f"chunk_size must be >= 1 (got {chunk_size})")
 
