@@ -161,7 +161,9 @@ class _Dist(BaseModel):
 
     def is_date(self) -> bool:
         """True when the distribution is written in dates."""
-        return any(isinstance(v, dt.date) for v in self.model_dump().values())
+        # Only the value fields can hold dates (the others are typed float); reading
+        # them directly avoids a model_dump, which compiling a scenario would pay per draw.
+        return any(isinstance(getattr(self, name), dt.date) for name in self.VALUE_FIELDS)
 
     @model_validator(mode="after")
     def _one_kind(self) -> _Dist:
