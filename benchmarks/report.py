@@ -178,11 +178,21 @@ def _kernel_rows(name: str, s: dict[str, Any], row: Any) -> None:
                 _variant_label(var, v),
                 f"{oe:.0f} ({v['ns_per_node_rep_period']:.0f} ns/nrp; one op "
                 f"{v['op_ns_per_element_holdings']:.2f} ns/element; a period = "
-                f"{v['period_in_ops_on_holdings']:.0f} ops on (chunk x holdings); median of "
-                f"{c['rounds']} paired rounds{note})",
+                f"{v['period_in_ops_on_holdings']:.0f} ops on (chunk x holdings); "
+                f"{_cold(v)}median of {c['rounds']} paired rounds{note})",
                 f"<= {TARGET_OP_EQ:.0f}" if targeted else "",
                 oe <= TARGET_OP_EQ if targeted else None,
             )
+
+
+def _cold(v: dict[str, Any]) -> str:
+    """The op-equivalents against the op on arrays fetched from outside the core's cache."""
+    if "op_equivalents_cold" not in v:  # results of an older suite
+        return ""
+    return (
+        f"{v['op_equivalents_cold']:.0f} against the op on arrays fetched from beyond L2 "
+        f"({v['op_cold_ns_per_element_holdings']:.2f} ns/element); "
+    )
 
 
 def _des_rows(d: dict[str, Any], row: Any) -> None:
