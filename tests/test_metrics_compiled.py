@@ -243,3 +243,117 @@ def test_numba_run_metrics_equal_vector_run(name: str, monkeypatch) -> None:  # 
         assert_same(slow.metrics_by[by][1], values)
         shortages += int(np.asarray(values["any_shortage"]).sum())
     assert shortages > 0  # the event does make sinks short
+
+
+def split_rows(n_sink: int) -> tuple[np.ndarray, ...]:
+    """Series and sorted rows of 301 replicates x 260 periods, as shortage_metrics makes them."""
+    rng = np.random.default_rng(21)
+    demand, served = series(rng, 301, 260, n_sink, 0.99, 0.1)
+    start = starts(rng, 301, 260, "shared")  # one start: rows stay in replicate order
+    falls = mc.falls(demand, served)
+    rows_r, rows_s = np.divmod(np.flatnonzero(falls), n_sink)
+    within = np.clip(np.nan_to_num(start).astype(np.int64)[rows_r], 0, 260)
+    return demand, served, start, rows_r, rows_s, within
+
+
+def test_rows_split_inside_a_replicate() -> None:
+    """Rows filled in two ranges, cut between two sinks of one replicate, equal the
+    rows filled in one range: each range starts from its own scratch rows."""
+    from reesim.metrics import _Rows
+
+    demand, served, _, rows_r, rows_s, within = split_rows(3)
+    m = rows_r.size
+    cut = m // 2
+    while rows_r[cut - 1] != rows_r[cut]:
+        cut += 1
+    leaf_lo, leaf_n, program = mc._pairwise_plan(260)
+    args = (demand, served, rows_r, rows_s, within, 0.99 - 1e-9, leaf_lo, leaf_n, program)
+    whole, parts = _Rows(m, 260, 0), _Rows(m, 260, 0)
+    fields = ("first", "last", "count", "longest", "pre_count", "any", "demand_sum")
+    fields += ("unmet_sum", "pre_unmet_sum", "shortfall_sum", "peak")
+    mc._fill_rows(*args, 0, m, *(getattr(whole, f) for f in fields))
+    for lo, hi in ((cut, m), (0, cut)):
+        mc._fill_rows(*args, lo, hi, *(getattr(parts, f) for f in fields))
+    for f in fields:
+        assert np.array_equal(getattr(whole, f), getattr(parts, f), equal_nan=True), f
+    assert whole.any.all() and whole.count.sum() > 0  # every row falls short somewhere
+
+
+@pytest.fixture
+def set_threads():  # type: ignore[no-untyped-def]
+    """numba.set_num_threads for one test; the thread count is restored afterwards."""
+    import numba
+
+    before = numba.get_num_threads()
+    yield numba.set_num_threads
+    numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n_sink", [1, 3])
+def test_thread_count_does_not_change_results(set_threads, monkeypatch, n_sink: int) -> None:  # type: ignore[no-untyped-def]
+    """Rows and replicates enough to be split over two threads give the same arrays
+    with one thread and with two, and the NumPy ones."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    demand, served, start, _, _, _ = split_rows(n_sink)
+    # Little work per thread, so that every call here is split.
+    monkeypatch.setattr(mc, "_FILL_SPLIT", 1000)
+    monkeypatch.setattr(mc, "_FALLS_SPLIT", 1000)
+    ranges: list[tuple[int, int]] = []
+    fill, falls = mc._fill_rows, mc._falls
+
+    def fill_spy(*args):  # type: ignore[no-untyped-def]
+        ranges.append(args[9:11])  # lo, hi
+        return fill(*args)
+
+    def falls_spy(*args):  # type: ignore[no-untyped-def]
+        ranges.append(args[3:5])
+        return falls(*args)
+
+    monkeypatch.setattr(mc, "_fill_rows", fill_spy)
+    monkeypatch.setattr(mc, "_falls", falls_spy)
+    results = {}
+    for n in (1, 2):
+        set_threads(n)
+        ranges.clear()
+        results[n] = shortage_metrics(demand, served, start, 0.99, 1.0, compiled=True)
+        results[n]["falls"] = mc.falls(demand, served)
+        # Falls twice (in shortage_metrics and here) and the rows once, each in n ranges.
+        assert len(ranges) == 3 * n
+        if n == 2:
+            (a, b), (c, d) = sorted(ranges[-2:])  # falls: two ranges that meet
+            assert (a, d) == (0, 301) and 0 < b == c < 301
+    assert_same(results[1], results[2])
+    expected = shortage_metrics(demand, served, start, 0.99, 1.0)
+    expected["falls"] = (served < demand).any(axis=1)
+    assert_same(expected, results[2])
+
+
+@pytest.mark.parametrize("n_sink", [2, 5, 7, 16, 33, 42])
+@pytest.mark.parametrize("n_per", [1, 3, 6, 104])
+def test_compiled_falls_several_sinks(n_sink: int, n_per: int) -> None:
+    """The branch-free compare of several sinks: NaN is no fall, a tie is none, the
+    least step below demand is one, in every period position (whole steps of
+    periods and the periods after them) and every sink."""
+    rng = np.random.default_rng(n_sink * 1000 + n_per)
+    n_rep = 4 * n_per * n_sink
+    demand = rng.random((n_rep, n_per, n_sink)) + 1.0
+    served = demand.copy()  # ties everywhere: no fall
+    nan = rng.random(demand.shape) < 0.2
+    served[nan] = np.nan
+    demand[rng.random(demand.shape) < 0.1] = np.nan
+    # Replicate r falls in one (period, sink) only, at position r of the flat [N, S]
+    # block, in the first quarter; other replicates also get NaN-only series.
+    for r in range(n_per * n_sink):
+        t, j = divmod(r, n_sink)
+        demand[r, t, j] = 2.0
+        served[r, t, j] = np.nextafter(2.0, 0.0)
+    served[-3:] = np.nan
+    expected = np.asarray((served < demand).any(axis=1))
+    assert expected[: n_per * n_sink].sum() == n_per * n_sink
+    assert not expected[-3:].any()
+    assert np.array_equal(mc.falls(demand, served), expected)
+    # A non-contiguous view is compared as its values, too.
+    assert np.array_equal(mc.falls(demand[::2], served[::2]), expected[::2])
