@@ -120,7 +120,12 @@ def allocate(
     ship: FloatArray | None = None
     few: list[tuple[IntArray, FloatArray]] = []
     for part, asked_few in zip(parts, gathered, strict=True):
-        if asked_few is not None and part.total is not None and part.src is not None:
+        if (
+            asked_few is not None
+            and part.routes is not None
+            and part.total is not None
+            and part.src is not None
+        ):
             asked_by_route = asked_few
             asked = part.total(asked_by_route)
             if asked.any():
