@@ -195,9 +195,10 @@ def kernel_args(
     of :mod:`~reesim.engine.compiled_kernel`); numba compiles plain arrays
     several times faster than tuples of them.
 
-    ``lanes``: replicates side by side (``LANES``; an argument so that the
-    kernel's lane loops have a trip count known only at run time, which
-    LLVM vectorises). Network: ``routes`` [5, E] (supplier and buyer
+    ``lanes``: replicates side by side (``LANES``, twice that for networks
+    of a few routes, :func:`~reesim.engine.compiled_kernel.lanes_for`; an
+    argument so that the kernel's lane loops have a trip count known only
+    at run time, which LLVM vectorises). Network: ``routes`` [5, E] (supplier and buyer
     holding, supplier facility, from a stockpile, priority class as an
     index into the ``n_levels`` classes, 0 served first), ``facs`` [2, F],
     ``in_ptr`` [F + 1] (the inputs of
@@ -257,7 +258,7 @@ def kernel_args(
     growth_ix, growth_pow = growth_table(plan, smp)
     none3 = np.zeros((0, 0, 0))
     return {
-        "lanes": K.LANES,
+        "lanes": K.lanes_for(plan.n_routes),
         "flags": _c(
             [
                 "production" in record,
