@@ -303,7 +303,9 @@ def _group_series(
     served equal to demand in every group, to the last bit, so its metrics are
     those of any series without a shortfall: it is given zeros instead of sums.
     """
-    rows = np.flatnonzero((falls.astype(np.float64) @ matrix).any(axis=1))
+    # Replicates where a grouped sink falls short. (Not a matrix product: BLAS threads
+    # spin for a while after a call and would take the other core from the engine's.)
+    rows = np.flatnonzero(falls[:, (matrix > 0).any(axis=1)].any(axis=1))
     if rows.size == falls.shape[0]:
         return _group_sum(out.demand, matrix), _group_sum(out.served, matrix)
     shape = (*out.demand.shape[:2], matrix.shape[1])
