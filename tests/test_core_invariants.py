@@ -220,6 +220,30 @@ def test_series_written_into_the_results_equal_the_engines_own_arrays(disrupted)
         np.testing.assert_array_equal(getattr(own, name), values[idx], err_msg=name)
 
 
+@pytest.mark.parametrize("engine", ["vector", "des", "numba"])
+def test_engines_write_every_value_of_the_series_they_are_given(engine: str) -> None:
+    """simulate() hands chunks a reused scratch buffer for unkept sink series, unzeroed."""
+    from reesim.engine import get_engine
+    from reesim.engine.output import RECORDABLE, series_widths
+    from reesim.sampling import draw_samples
+
+    if engine == "numba":
+        pytest.importorskip("numba")
+    plan = compile_plan(two_stage(ALL_EVENTS))
+    smp = draw_samples(plan, 5, np.arange(6))
+    width = series_widths(plan)
+    given = {name: np.full((6, plan.n_periods, w), np.nan) for name, w in width.items()}
+    get_engine(engine)(plan, smp, frozenset(RECORDABLE), series=given)
+    for name, values in given.items():
+        assert not np.isnan(values).any(), f"{engine} left values of {name} unwritten"
+
+
+def test_unkept_sink_series_reuse_one_buffer_with_the_same_numbers() -> None:
+    kept = simulate(two_stage(ALL_EVENTS), replicates=30, seed=4, record="sinks", chunk_size=7)
+    reused = simulate(two_stage(ALL_EVENTS), replicates=30, seed=4, record="none", chunk_size=7)
+    np.testing.assert_array_equal(reused.metrics.to_numpy(float), kept.metrics.to_numpy(float))
+
+
 def test_series_to_fill_must_have_the_chunks_shape() -> None:
     from reesim.engine.vector import run_vector
     from reesim.sampling import draw_samples

@@ -217,15 +217,20 @@ class _Collector:
         self.groups = {g: _group_matrix(plan, g) for g in GROUPINGS}
         self.metrics: dict[str, dict[str, np.ndarray]] = {}
         self.series: dict[str, np.ndarray] = {}
+        self._scratch: dict[str, np.ndarray] = {}
         self.ledger: dict[str, np.ndarray] = {}
         self.start = np.full(total, np.nan)
 
     def rows(self, lo: int, n: int) -> dict[str, np.ndarray]:
-        """The rows ``lo .. lo + n - 1`` of every recorded series, for an engine to fill.
+        """Arrays for an engine to write a chunk's series into, by name.
 
-        Series are allocated zeroed (pages are only touched when written) on
-        first use; an engine writes its chunk straight into them, so a
-        recorded series is written once and never copied.
+        Recorded series: the rows ``lo .. lo + n - 1`` of the run's series,
+        allocated zeroed (pages are only touched when written) on first use,
+        so a recorded series is written once and never copied. The sink
+        series the metrics need but the run does not keep: one scratch
+        buffer shared by every chunk, so later chunks write into memory
+        already mapped instead of paying a page fault per 4 KiB again (the
+        engines write every value, so it is not zeroed between chunks).
         """
         plan = self.plan
         width = series_widths(plan)
@@ -234,7 +239,15 @@ class _Collector:
                 if name not in self.series:
                     shape = (self.total, plan.n_periods, width[name])
                     self.series[name] = np.zeros(shape)
-        return {name: values[lo : lo + n] for name, values in self.series.items()}
+        views = {name: values[lo : lo + n] for name, values in self.series.items()}
+        if "sinks" not in self.keep:
+            for name in self.SERIES["sinks"]:
+                buffer = self._scratch.get(name)
+                if buffer is None or buffer.shape[0] < n:
+                    buffer = np.zeros((n, plan.n_periods, width[name]))
+                    self._scratch[name] = buffer
+                views[name] = buffer[:n]
+        return views
 
     def _put(self, store: dict[str, np.ndarray], name: str, lo: int, value: np.ndarray) -> None:
         if name not in store:

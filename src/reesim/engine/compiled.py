@@ -387,8 +387,8 @@ def run_numba(
     record
         Series to keep: any of ``sinks``, ``production``, ``flows``, ``inventory``.
     series
-        Zeroed arrays to write series into instead of fresh ones, by name
-        (:meth:`reesim.engine.output.ChunkOutput.empty`).
+        Arrays to write series into instead of fresh ones, by name
+        (:meth:`reesim.engine.output.ChunkOutput.empty`); every value is written.
 
     Returns
     -------

@@ -119,7 +119,8 @@ class ChunkOutput:
 
         ``series`` may hold arrays to fill instead of fresh ones (e.g. the
         chunk's rows of a run's results, so they are written once, in place);
-        they must have the series' shape and hold zeros.
+        they must have the series' shape. What they hold does not matter:
+        every engine writes every value of every series it returns.
         """
         n_rep, n = smp.n, plan.n_periods
         widths = series_widths(plan)
