@@ -230,7 +230,7 @@ class _Collector:
         series the metrics need but the run does not keep: one scratch
         buffer shared by every chunk, so later chunks write into memory
         already mapped instead of paying a page fault per 4 KiB again (the
-        engines write every value, so it is not zeroed between chunks).
+        engines write every value, so it is never zeroed).
         """
         plan = self.plan
         width = series_widths(plan)
@@ -244,7 +244,7 @@ class _Collector:
             for name in self.SERIES["sinks"]:
                 buffer = self._scratch.get(name)
                 if buffer is None or buffer.shape[0] < n:
-                    buffer = np.zeros((n, plan.n_periods, width[name]))
+                    buffer = np.empty((n, plan.n_periods, width[name]))
                     self._scratch[name] = buffer
                 views[name] = buffer[:n]
         return views
