@@ -227,59 +227,95 @@ class StateBuilder:
         if len(self.com_fac):
             start = k0[:, plan.commissionings.event]
             ramping = bool(((k >= start) & (k - start < smp.commission_ramp)).any())
-        if (
-            cached is not None
-            and not ramping
-            and np.array_equal(active, cached[0])
-            and (down is None or (cached[1] is not None and np.array_equal(down, cached[1])))
-        ):
-            return cached[2]
-        static = self._compute_static(k, down)
+        static = None
+        if cached is not None and not ramping:
+            # Outside commissioning ramps a replicate's capacities and route rules
+            # depend only on which of its events are active and which facilities are
+            # down: replicates whose flags did not move keep their columns.
+            moved = (active != cached[0]).any(axis=1)
+            if down is not None and cached[1] is not None:
+                moved |= (down != cached[1]).any(axis=1)
+            rows = np.flatnonzero(moved)
+            if not rows.size:
+                return cached[2]
+            if 4 * rows.size < self.n_rep:  # else recomputing every column is cheaper
+                static = self._patch(cached[2], k, rows, down)
+        if static is None:
+            static = self._compute_static(k, down)
         self.version += 1
         static["version"] = self.version
         self._cache = (active, down, static)
         return static
 
-    def _compute_static(self, k: int, down: BoolArray | None) -> dict[str, Any]:
-        plan, smp = self.plan, self.smp
-        n_rep, n_fac = self.n_rep, plan.n_facilities
-        k0, k1 = smp.ev_k0, smp.ev_k1
+    def _patch(
+        self, old: dict[str, Any], k: int, rows: IntArray, down: BoolArray | None
+    ) -> dict[str, Any]:
+        """``old`` with the columns of replicates ``rows`` recomputed for period ``k``.
 
-        cap = self.capacity.copy()
+        Every value is computed replicate by replicate, so the patched columns
+        equal what :meth:`_compute_static` gives for the whole chunk.
+        """
+        part = self._compute_static(k, None if down is None else down[rows], rows)
+        new = dict(old)
+        for key, value in old.items():
+            # The release arrays are zeros here; at() replaces them when releases exist.
+            if isinstance(value, np.ndarray) and key not in ("release_rate_dt", "releasing"):
+                value = value.copy()
+                value[:, rows] = part[key]
+                new[key] = value
+        new["any_licensed"] = bool(new["licensed"].any())
+        return new
+
+    def _compute_static(
+        self, k: int, down: BoolArray | None, rows: IntArray | None = None
+    ) -> dict[str, Any]:
+        """Capacities, route rules and quotas of period ``k``, for ``rows`` (None: all).
+
+        ``down`` holds the outage flags of those replicates only.
+        """
+        plan, smp = self.plan, self.smp
+        n_fac = plan.n_facilities
+        sel: IntArray | slice = slice(None) if rows is None else rows
+        n_rep = self.n_rep if rows is None else len(rows)
+        k0, k1 = smp.ev_k0[sel], smp.ev_k1[sel]
+        share, value = self.share[sel], self.value[sel]
+
+        cap = self.capacity[sel].copy()
         alive = np.ones((n_rep, n_fac), dtype=bool)
         if len(self.com_fac):
             v = plan.commissionings.event
             start = k0[:, v]
-            exists = (k >= start) & ~smp.commission_failed
-            u = np.clip(np.minimum(1.0, (k - start + 1) / smp.commission_ramp), 0.0, 1.0)
+            exists = (k >= start) & ~smp.commission_failed[sel]
+            u = np.clip(np.minimum(1.0, (k - start + 1) / smp.commission_ramp[sel]), 0.0, 1.0)
             curve = np.where(plan.ramp_scurve[None, :], 3 * u**2 - 2 * u**3, u)
-            cap[:, self.com_fac] *= np.where(exists, self.share[:, v] * curve, 0.0)
+            cap[:, self.com_fac] *= np.where(exists, share[:, v] * curve, 0.0)
             alive[:, self.com_fac] = exists
         if len(self.cc_rows):
             act = _active(k, k0[:, self.cc_rows], k1[:, self.cc_rows])
-            factor = np.where(act, self.value[:, self.cc_rows], 1.0)
+            factor = np.where(act, value[:, self.cc_rows], 1.0)
             cap *= np.prod(
                 np.where(plan.capacity_changes.match[None, :, :], factor[:, :, None], 1.0), axis=1
             )
         if down is not None:
-            cap *= self.out_sum(np.asarray(down, dtype=np.float64)) == 0
+            out_sum = self.out_sum if rows is None else GroupSum(n_rep, smp.outage_fac, n_fac)
+            cap *= out_sum(np.asarray(down, dtype=np.float64)) == 0
 
-        banned = self._any_route(plan.bans.event, plan.bans.match, k)
+        banned = self._any_route(plan.bans.event, plan.bans.match, k, k0, k1)
         lic = plan.licences
         if len(lic.event):
             act = _active(k, k0[:, lic.event], k1[:, lic.event])
             on = act[:, :, None] & lic.match[None, :, :]
             licensed = np.asarray(on.any(axis=1), dtype=bool)
-            delay = np.where(on, smp.licence_delay[:, :, None], 0).max(axis=1).astype(np.float64)
-            approval = np.where(on, self.share[:, lic.event][:, :, None], 1.0).min(axis=1)
+            lic_delay = smp.licence_delay[sel]
+            delay = np.where(on, lic_delay[:, :, None], 0).max(axis=1).astype(np.float64)
+            approval = np.where(on, share[:, lic.event][:, :, None], 1.0).min(axis=1)
         else:
             licensed = np.zeros((n_rep, plan.n_routes), dtype=bool)
             delay = np.zeros((n_rep, plan.n_routes))
             approval = np.ones((n_rep, plan.n_routes))
-        domestic = self._any_route(plan.priorities.event, plan.priorities.match, k)
+        domestic = self._any_route(plan.priorities.event, plan.priorities.match, k, k0, k1)
         klass = np.where(domestic, 0.0, plan.route_priority[None, :].astype(np.float64))
         q = plan.quotas.event
-        n_fac = plan.n_facilities
         return {
             "capacity_dt": transposed(cap * plan.dt),
             "alive": transposed(alive),
@@ -291,14 +327,20 @@ class StateBuilder:
             "approval": transposed(approval),
             "klass": transposed(klass),
             "quota_active": transposed(_active(k, k0[:, q], k1[:, q])),
-            "quota_dt": transposed(self.value[:, q] * plan.dt),
+            "quota_dt": transposed(value[:, q] * plan.dt),
             # Without releases these stay as they are; with them, at() replaces them.
             "release_rate_dt": np.zeros((n_fac, n_rep)),
             "releasing": np.zeros((n_fac, n_rep), dtype=bool),
         }
 
-    def _any_route(self, rows: IntArray, match: BoolArray, k: int) -> BoolArray:
+    def _any_route(
+        self, rows: IntArray, match: BoolArray, k: int, k0: IntArray, k1: IntArray
+    ) -> BoolArray:
+        """[R, E] routes matched by any of the events ``rows`` active in period ``k``.
+
+        ``k0`` and ``k1`` [R, V] are the replicates' event start and end periods.
+        """
         if not len(rows):
-            return np.zeros((self.n_rep, self.plan.n_routes), dtype=bool)
-        act = _active(k, self.smp.ev_k0[:, rows], self.smp.ev_k1[:, rows])
+            return np.zeros((k0.shape[0], self.plan.n_routes), dtype=bool)
+        act = _active(k, k0[:, rows], k1[:, rows])
         return (act.astype(np.float64) @ match.astype(np.float64)) > 0
