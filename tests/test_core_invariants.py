@@ -267,6 +267,40 @@ def test_state_patched_column_by_column_equals_state_recomputed(seed: int) -> No
     assert len(calls) > 10  # the patch path ran
 
 
+def test_shares_patched_column_by_column_equal_shares_recomputed(monkeypatch) -> None:
+    """Periods where few replicates' routes open or close patch their shares, bit for bit."""
+    from reesim.engine import vector
+    from reesim.engine.output import RECORDABLE
+    from reesim.sampling import draw_samples
+
+    # A ban and a licence with sampled dates (a sourcing shift would change weights in
+    # every period, which recomputes every column).
+    events = [e for e in ALL_EVENTS if e["kind"] in ("export_ban", "export_licensing")]
+    plan = compile_plan(two_stage(events))
+    smp = draw_samples(plan, 3, np.arange(64))
+    patched_calls = []
+    shares = vector._Core._shares
+
+    def counting(self, st, open_, cols):  # type: ignore[no-untyped-def]
+        if not isinstance(cols, slice):
+            patched_calls.append(len(cols))
+        return shares(self, st, open_, cols)
+
+    monkeypatch.setattr(vector._Core, "_shares", counting)
+    patched = vector.run_vector(plan, smp, frozenset(RECORDABLE))
+    assert len(patched_calls) > 5  # the patch path ran
+    pull = vector._Core.pull_shares
+
+    def always_whole(self, st, open_):  # type: ignore[no-untyped-def]
+        self._shares_key = ()  # forget the last shares: every change recomputes all columns
+        return pull(self, st, open_)
+
+    monkeypatch.setattr(vector._Core, "pull_shares", always_whole)
+    whole = vector.run_vector(plan, smp, frozenset(RECORDABLE))
+    for name in ("demand", "served", "production", "departures", "arrivals", "inventory"):
+        np.testing.assert_array_equal(getattr(patched, name), getattr(whole, name), err_msg=name)
+
+
 def test_series_to_fill_must_have_the_chunks_shape() -> None:
     from reesim.engine.vector import run_vector
     from reesim.sampling import draw_samples

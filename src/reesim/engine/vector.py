@@ -37,6 +37,7 @@ __all__ = ["run_vector"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
 
 
 def _positions(holdings: NDArray[np.int64], n_h: int) -> NDArray[np.int64]:
@@ -44,6 +45,11 @@ def _positions(holdings: NDArray[np.int64], n_h: int) -> NDArray[np.int64]:
     pos = np.full(n_h, -1, dtype=np.int64)
     pos[holdings] = np.arange(len(holdings))
     return pos
+
+
+def _same(old: NDArray[Any], new: NDArray[Any]) -> bool:
+    """Whether ``new`` holds what ``old`` held (the same array, or equal values)."""
+    return old is new or bool(np.array_equal(old, new))
 
 
 def _most_routes_first(
@@ -134,6 +140,7 @@ class _Core:
         self._transit = self.lead_int
         self._open_key: tuple[Any, ...] = ()
         self._shares_key: tuple[Any, ...] = ()
+        self._klass: FloatArray | None = None
         # Set by pull_shares (the steady start calls it before any period).
         self._share = self.cover_elt = self.cover
 
@@ -157,7 +164,11 @@ class _Core:
         self.stock_cap_ok = supplier_has_cap[self.stock_rows]
         self.stock_src_h = plan.route_src_h[self.stock_rows]
         self.route_alive = st.alive[self.src_fac]
-        self.class_parts = priority_classes(st.klass, self.states.levels, self.src_s)
+        # Classes change only under priority events; a new state of the same classes
+        # (another event moved) keeps them: comparing is cheaper than rebuilding.
+        if self._klass is None or not _same(self._klass, st.klass):
+            self.class_parts = priority_classes(st.klass, self.states.levels, self.src_s)
+            self._klass = st.klass
 
     def delayed_transit(self, st: PeriodState) -> NDArray[np.int64] | None:
         """Whole periods from departure to arrival of the routes a licence can delay."""
@@ -191,26 +202,46 @@ class _Core:
         """Each pull route's share of its buyer's order [E, R].
 
         Also sets ``cover_elt``, each buyer's cover plus its expected lead time
-        in periods [B, R]. Both are reused while route openness, weights and
-        licence delays are unchanged.
+        in periods [B, R]. Both are kept while route openness, weights and
+        licence delays are unchanged, and recomputed only for the replicates
+        whose openness or delays moved when those are few (each replicate's
+        values depend on its own column only).
         """
         key = self._shares_key
-        if (
-            key
-            and key[1] is st.weight
-            and key[2] is st.delay
-            and (key[0] is open_ or np.array_equal(key[0], open_))
-        ):
-            return self._share
-        # Stockpile routes push; only pull routes share a buyer's order.
-        w = np.where(open_ & ~self.from_sp, st.weight, 0.0) if self.has_push else st.weight * open_
-        total = self.by_dst(w)
-        elt_num = self.by_dst(w * (self.lead + st.delay))
-        safe = np.where(total > 0, total, 1.0)
-        self._share = w / safe[self.dst_b]
-        self.cover_elt = self.cover + np.where(total > 0, elt_num / safe, 0.0)
+        if key and key[1] is st.weight:
+            moved = np.zeros(self.n_rep, dtype=bool)
+            if key[0] is not open_:
+                moved |= (key[0] != open_).any(axis=0)
+            if key[2] is not st.delay:
+                moved |= (key[2] != st.delay).any(axis=0)
+            cols = np.flatnonzero(moved)
+            if not cols.size:
+                self._shares_key = (open_, st.weight, st.delay)
+                return self._share
+            if 4 * cols.size < self.n_rep:  # else recomputing every column is cheaper
+                share, cover_elt = self._shares(st, open_, cols)
+                self._share = self._share.copy()
+                self._share[:, cols] = share
+                self.cover_elt = self.cover_elt.copy()
+                self.cover_elt[:, cols] = cover_elt
+                self._shares_key = (open_, st.weight, st.delay)
+                return self._share
+        self._share, self.cover_elt = self._shares(st, open_, slice(None))
         self._shares_key = (open_, st.weight, st.delay)
         return self._share
+
+    def _shares(
+        self, st: PeriodState, open_: BoolArray, cols: IntArray | slice
+    ) -> tuple[FloatArray, FloatArray]:
+        """Shares [E, C] and cover plus expected lead time [B, C] of the columns ``cols``."""
+        weight, is_open = st.weight[:, cols], open_[:, cols]
+        # Stockpile routes push; only pull routes share a buyer's order.
+        w = np.where(is_open & ~self.from_sp, weight, 0.0) if self.has_push else weight * is_open
+        total = self.by_dst(w)
+        elt_num = self.by_dst(w * (self.lead[:, cols] + st.delay[:, cols]))
+        safe = np.where(total > 0, total, 1.0)
+        share = w / safe[self.dst_b]
+        return share, self.cover[:, cols] + np.where(total > 0, elt_num / safe, 0.0)
 
     def close_ledger(self, out: ChunkOutput) -> None:
         """Turn summed activity and sales into the ledger's tonnes per holding."""
