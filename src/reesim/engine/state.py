@@ -260,6 +260,8 @@ class StateBuilder:
         for key, value in old.items():
             # The release arrays are zeros here; at() replaces them when releases exist.
             if isinstance(value, np.ndarray) and key not in ("release_rate_dt", "releasing"):
+                if np.array_equal(value[:, rows], part[key]):
+                    continue  # the same array: whatever was derived from it still holds
                 value = value.copy()
                 value[:, rows] = part[key]
                 new[key] = value
