@@ -141,6 +141,8 @@ class _Core:
         self._open_key: tuple[Any, ...] = ()
         self._shares_key: tuple[Any, ...] = ()
         self._klass: FloatArray | None = None
+        self._capacity: FloatArray | None = None
+        self._alive: BoolArray | None = None
         # Set by pull_shares (the steady start calls it before any period).
         self._share = self.cover_elt = self.cover
 
@@ -151,19 +153,24 @@ class _Core:
             return
         self._version = st.version
         plan = self.plan
-        cap = st.capacity_dt
-        self.cap_prod = np.where(self.producer, cap, 0.0)
-        self.cap_level = self.cap_periods * cap
-        # Capacity-based use per period of every input (MODEL section 5, ordering).
-        self.usage = np.zeros_like(self.cover)
-        self.usage[self.in_b] = cap[plan.in_fac] * self.in_amount
-        supplier_has_cap = cap[self.src_fac] > 0
-        # Routes whose supplier lacks capacity in some replicate: only their openness
-        # depends on the supplier's stock, period by period.
-        self.stock_rows = np.flatnonzero(~supplier_has_cap.all(axis=1))
-        self.stock_cap_ok = supplier_has_cap[self.stock_rows]
-        self.stock_src_h = plan.route_src_h[self.stock_rows]
-        self.route_alive = st.alive[self.src_fac]
+        # A new state keeps the arrays an event did not change (the state builder
+        # patches only what moved): what derives from an array it kept still holds.
+        if st.capacity_dt is not self._capacity:
+            self._capacity = cap = st.capacity_dt
+            self.cap_prod = np.where(self.producer, cap, 0.0)
+            self.cap_level = self.cap_periods * cap
+            # Capacity-based use per period of every input (MODEL section 5, ordering).
+            self.usage = np.zeros_like(self.cover)
+            self.usage[self.in_b] = cap[plan.in_fac] * self.in_amount
+            supplier_has_cap = cap[self.src_fac] > 0
+            # Routes whose supplier lacks capacity in some replicate: only their openness
+            # depends on the supplier's stock, period by period.
+            self.stock_rows = np.flatnonzero(~supplier_has_cap.all(axis=1))
+            self.stock_cap_ok = supplier_has_cap[self.stock_rows]
+            self.stock_src_h = plan.route_src_h[self.stock_rows]
+        if st.alive is not self._alive:
+            self._alive = st.alive
+            self.route_alive = st.alive[self.src_fac]
         # Classes change only under priority events; a new state of the same classes
         # (another event moved) keeps them: comparing is cheaper than rebuilding.
         if self._klass is None or not _same(self._klass, st.klass):
