@@ -223,8 +223,11 @@ def _paired_ceiling(plan: Any, chunk: int, rounds: int) -> dict[str, Any]:
         summary = {k: med([x[k] for x in rows]) for k in floats}
         summary["op_s"] = {w: med([x["op_s"][w] for x in rows]) for w in widths}
         if eng == "numba":
-            # run_numba gives each thread at least 32 replicates
-            summary["threads"] = max(1, min(threads or default_threads(), chunk // 32))
+            # run_numba gives each thread at least one group of lanes
+            from reesim.engine.compiled_kernel import lanes_for
+
+            lanes = lanes_for(plan.n_routes)
+            summary["threads"] = max(1, min(threads or default_threads(), chunk // lanes))
         summary["per_round"] = rows
         out[key] = summary
     return out

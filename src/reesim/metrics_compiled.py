@@ -23,14 +23,13 @@ change of a function's own file, not of the files its callees live in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
+
+from reesim.parallel import spread
 
 if TYPE_CHECKING:
     from reesim.metrics import _Rows
@@ -281,30 +280,6 @@ _FILL_SPLIT = 100_000
 _FALLS_SPLIT = 1_000_000
 
 
-def _spread(n: int, parts: int, run: Callable[[int, int], None]) -> None:
-    """Run ``run(lo, hi)`` over ``0:n`` in contiguous ranges, one per thread.
-
-    ``parts`` is how many threads the work is worth (at least one); numba's
-    thread count caps it. The compiled functions release the GIL, so the
-    ranges run at once; the caller's thread takes the first one instead of
-    waiting. Each index is computed the same way whatever range holds it, so
-    results do not depend on the thread count.
-    """
-    n_threads = max(1, min(int(numba.get_num_threads()), parts, n))
-    if n_threads == 1:
-        run(0, n)
-        return
-    bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
-    with ThreadPoolExecutor(n_threads - 1) as pool:
-        jobs = [
-            pool.submit(run, int(lo), int(hi))
-            for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True)
-        ]
-        run(0, int(bounds[1]))
-        for job in jobs:
-            job.result()
-
-
 def fill_rows(
     rows: _Rows,
     demand: FloatArray,
@@ -358,7 +333,7 @@ def fill_rows(
         rows.shortfall_sum,
         rows.peak,
     )
-    _spread(
+    spread(
         rows_r.size,
         rows_r.size * demand.shape[1] // _FILL_SPLIT,
         lambda lo, hi: _fill_rows(*args, lo, hi, *results),
@@ -382,7 +357,7 @@ def falls(demand: FloatArray, served: FloatArray) -> NDArray[np.bool_]:
     if out.size and demand.shape[1]:
         demand = np.ascontiguousarray(demand)
         served = np.ascontiguousarray(served)
-        _spread(
+        spread(
             out.shape[0],
             demand.size // _FALLS_SPLIT,
             lambda lo, hi: _falls(demand, served, out, lo, hi),

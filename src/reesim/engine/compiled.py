@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from reesim.engine import compiled_kernel as K
 from reesim.engine.compiled_kernel import run_replicates
 from reesim.engine.output import ChunkOutput, new_output, sum_columns
+from reesim.parallel import spread
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
@@ -358,17 +359,6 @@ def kernel_args(
     }
 
 
-#: Fewest replicates worth a thread of their own (below it, starting threads costs more).
-_PER_THREAD = K.LANES
-
-
-def _threads(n_rep: int) -> int:
-    """Threads to spread a chunk over: numba's thread count, each with enough replicates."""
-    import numba
-
-    return max(1, min(int(numba.get_num_threads()), n_rep // _PER_THREAD))
-
-
 def run_numba(
     plan: Plan,
     smp: Samples,
@@ -402,22 +392,10 @@ def run_numba(
     )
     out = new_output(plan, smp, record, start_stock, start_transit, [], series)
     args = kernel_args(plan, smp, record, out)
-    n_threads = _threads(n_rep)
-    # Whole groups of lanes per thread, so only the last range repeats a replicate.
-    groups = -(-n_rep // K.LANES)
-    bounds = np.minimum(np.linspace(0, groups, n_threads + 1).astype(int) * K.LANES, n_rep)
-    if n_threads == 1:
-        run_replicates(0, n_rep, **args)
-    else:  # the kernel releases the GIL; each thread runs its own replicates
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(n_threads) as pool:
-            jobs = [
-                pool.submit(run_replicates, int(a), int(b), **args)
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            ]
-            for job in jobs:
-                job.result()
+    # Threads of at least one whole group of lanes each (fewer replicates are not worth
+    # starting a thread for); only the last range has a partial group.
+    lanes = int(args["lanes"])
+    spread(n_rep, n_rep // lanes, lambda lo, hi: run_replicates(lo, hi, **args), align=lanes)
 
     hold, route, fac = args["hold_res"], args["route_res"], args["fac_res"]
     out.ledger["initial"] = out._per_commodity(hold[:, K.START]) + out._per_route_commodity(
