@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RowMin", "RowSum", "TransitRing", "as_index", "transposed"]
+__all__ = [
+    "RowMin",
+    "RowSum",
+    "TransitRing",
+    "as_index",
+    "few_enough_to_patch",
+    "transposed",
+    "with_columns",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -32,6 +40,26 @@ def as_index(index: IntArray) -> slice | IntArray:
     if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
         return slice(int(index[0]), int(index[0]) + index.size)
     return index
+
+
+def few_enough_to_patch(n_moved: int, n_rep: int) -> bool:
+    """Whether recomputing ``n_moved`` of ``n_rep`` replicates' columns beats recomputing all.
+
+    Patching costs a copy of each array plus the work for the moved columns;
+    below a quarter of the chunk that is the cheaper of the two.
+    """
+    return 4 * n_moved < n_rep
+
+
+def with_columns(old: NDArray[Any], cols: IntArray, part: NDArray[Any]) -> NDArray[Any]:
+    """A copy of [X, R] ``old`` whose columns ``cols`` are ``part`` [X, len(cols)].
+
+    A copy, not a write into ``old``: the core keys what it derives on the
+    identity of the arrays it was derived from.
+    """
+    new = old.copy()
+    new[:, cols] = part
+    return new
 
 
 class RowSum:

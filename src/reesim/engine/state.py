@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from reesim.engine.rows import transposed
+from reesim.engine.rows import few_enough_to_patch, transposed, with_columns
 from reesim.plan import Plan
 from reesim.sampling import Samples
 
@@ -238,7 +238,7 @@ class StateBuilder:
             rows = np.flatnonzero(moved)
             if not rows.size:
                 return cached[2]
-            if 4 * rows.size < self.n_rep:  # else recomputing every column is cheaper
+            if few_enough_to_patch(rows.size, self.n_rep):
                 static = self._patch(cached[2], k, rows, down)
         if static is None:
             static = self._compute_static(k, down)
@@ -257,14 +257,16 @@ class StateBuilder:
         """
         part = self._compute_static(k, None if down is None else down[rows], rows)
         new = dict(old)
+        # An array whose patched columns did not change stays the same array, so what
+        # the core derived from it still holds. The release arrays are zeros here;
+        # at() replaces them when releases exist.
         for key, value in old.items():
-            # The release arrays are zeros here; at() replaces them when releases exist.
-            if isinstance(value, np.ndarray) and key not in ("release_rate_dt", "releasing"):
-                if np.array_equal(value[:, rows], part[key]):
-                    continue  # the same array: whatever was derived from it still holds
-                value = value.copy()
-                value[:, rows] = part[key]
-                new[key] = value
+            if (
+                isinstance(value, np.ndarray)
+                and key not in ("release_rate_dt", "releasing")
+                and not np.array_equal(value[:, rows], part[key])
+            ):
+                new[key] = with_columns(value, rows, part[key])
         new["any_licensed"] = bool(new["licensed"].any())
         return new
 

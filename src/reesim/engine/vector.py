@@ -26,7 +26,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from reesim.engine.output import ChunkOutput, SeriesRecorder, new_output, sum_columns
-from reesim.engine.rows import RowMin, RowSum, TransitRing, as_index, transposed
+from reesim.engine.rows import (
+    RowMin,
+    RowSum,
+    TransitRing,
+    as_index,
+    few_enough_to_patch,
+    transposed,
+    with_columns,
+)
 from reesim.engine.state import PeriodState, StateBuilder
 from reesim.engine.vector_alloc import allocate, priority_classes
 from reesim.engine.vector_start import steady_start
@@ -225,12 +233,10 @@ class _Core:
             if not cols.size:
                 self._shares_key = (open_, st.weight, st.delay)
                 return self._share
-            if 4 * cols.size < self.n_rep:  # else recomputing every column is cheaper
+            if few_enough_to_patch(cols.size, self.n_rep):
                 share, cover_elt = self._shares(st, open_, cols)
-                self._share = self._share.copy()
-                self._share[:, cols] = share
-                self.cover_elt = self.cover_elt.copy()
-                self.cover_elt[:, cols] = cover_elt
+                self._share = with_columns(self._share, cols, share)
+                self.cover_elt = with_columns(self.cover_elt, cols, cover_elt)
                 self._shares_key = (open_, st.weight, st.delay)
                 return self._share
         self._share, self.cover_elt = self._shares(st, open_, slice(None))
