@@ -15,7 +15,9 @@ returns ``0.0 + pairwise(row)``. :func:`_row_sum` repeats that summation
 (NumPy's ``pairwise_sum``: eight accumulators up to 128 values, halves cut at
 a multiple of 8 above; :func:`_pairwise_plan`), and each row is laid out as NumPy lays it out,
 zeros outside the periods a sum counts, so the same numbers are added in the
-same order. No fast-math: the compiler may not reorder or fuse the additions.
+same order; the sums of gaps skip those zeros (:func:`_sparse_sum`), which
+changes no addition but the ones of zero. No fast-math: the compiler may not
+reorder or fuse the additions.
 
 Every compiled function lives in this file: numba's on-disk cache notices a
 change of a function's own file, not of the files its callees live in.
@@ -146,6 +148,45 @@ def _row_sum(a, leaf_lo, leaf_n, program, value):
 
 
 @_jit
+def _sparse_sum(pos, x, a, b, leaf_lo, leaf_n, program, value, acc):
+    """:func:`_row_sum` of a row that is zero but for ``x[a:b]`` at ``pos[a:b]`` (ascending).
+
+    Zeros are the identity of every addition in the sum (they can only turn
+    a zero's sign, which the closing ``0.0 +`` sets anyway), so leaving them
+    out adds the other values into the same accumulators in the same order:
+    the same number to the last bit, in time of the nonzero values only.
+    ``acc`` is float64 scratch of 8.
+    """
+    i = a
+    nv = 0
+    for j in range(program.shape[0]):
+        op = program[j]
+        if op < 0:  # both halves done: left + right
+            nv -= 1
+            value[nv - 1] = value[nv - 1] + value[nv]
+            continue
+        lo = leaf_lo[op]
+        n = leaf_n[op]
+        hi = lo + n
+        if n < 8:
+            res = -0.0
+        else:  # value lo + 8q + m goes to accumulator m; the last n % 8 values after the tree
+            end = hi - n % 8
+            for m in range(8):
+                acc[m] = 0.0
+            while i < b and pos[i] < end:
+                acc[(pos[i] - lo) & 7] += x[i]
+                i += 1
+            res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        while i < b and pos[i] < hi:
+            res += x[i]
+            i += 1
+        value[nv] = res
+        nv += 1
+    return 0.0 + value[0]
+
+
+@_jit
 def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, program,
                lo, hi, first, last, count, longest, pre_count, any_short, demand_sum,
                unmet_sum, pre_unmet_sum, shortfall_sum, peak):  # fmt: skip
@@ -155,19 +196,21 @@ def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, p
     disjoint ranges can run in threads at once.
     """
     n_per = demand.shape[1]
-    # The four zero-padded rows a row's sums run over (NumPy's ``after``,
-    # ``before`` and the two later contents of ``after`` in ``_block``).
-    scratch = np.empty((4, n_per))
-    dem = scratch[0]
-    gap_after = scratch[1]
-    gap_before = scratch[2]
-    fall = scratch[3]
+    # The demand row as NumPy sums it (zeros before the start), and the periods with a
+    # nonzero gap (most are served in full): their gaps, and shortfalls from the start on.
+    # The three sums of gaps and shortfalls run over those alone (_sparse_sum).
+    dem = np.empty(n_per)
+    pos = np.empty(n_per, dtype=np.int64)
+    gap = np.empty(n_per)
+    fall = np.empty(n_per)
     value = np.empty(program.shape[0])
+    acc = np.empty(8)
     for i in range(lo, hi):
         r = rows_r[i]
         s = rows_s[i]
         k = within[i]
         pre = 0
+        m = 0
         for t in range(k):
             d = demand[r, t, s]
             v = served[r, t, s]
@@ -175,11 +218,13 @@ def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, p
             g = d - v
             g = 0.0 if g < 0.0 else g
             dem[t] = 0.0
-            gap_after[t] = 0.0
-            gap_before[t] = g
-            fall[t] = 0.0
+            if g != 0.0:  # (NaN too)
+                pos[m] = t
+                gap[m] = g
+                m += 1
             # As short_periods: demand > 0 and served < limit * demand.
             pre += (d > 0.0) & (v < d * limit)
+        before = m
         n_short = 0
         run = 0
         top = 0
@@ -187,7 +232,8 @@ def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, p
         tail = 0
         # np.maximum.reduce over the padded row: the zeros before the start and
         # every shortfall are >= +0.0 (a gap is never below +0.0 where demand
-        # is positive), so 0.0 is a neutral start; NaN wins.
+        # is positive), so 0.0 is a neutral start, and a zero gap's shortfall
+        # (0.0) never raises it; NaN wins.
         high = 0.0
         nan = False
         for t in range(k, n_per):
@@ -197,13 +243,15 @@ def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, p
             g = 0.0 if g < 0.0 else g
             positive = d > 0.0
             dem[t] = d
-            gap_after[t] = g
-            gap_before[t] = 0.0
-            # shortfall = gap / demand, mended to 0 where demand is not positive
-            f = g / d if positive else 0.0
-            fall[t] = f
-            high = f if f > high else high
-            nan |= f != f
+            if g != 0.0:
+                # shortfall = gap / demand, mended to 0 where demand is not positive
+                f = g / d if positive else 0.0
+                pos[m] = t
+                gap[m] = g
+                fall[m] = f
+                m += 1
+                high = f if f > high else high
+                nan |= f != f
             if positive and v < d * limit:
                 if n_short == 0:
                     head = t
@@ -221,9 +269,9 @@ def _fill_rows(demand, served, rows_r, rows_s, within, limit, leaf_lo, leaf_n, p
             count[i] = n_short
             longest[i] = top
         demand_sum[i] = _row_sum(dem, leaf_lo, leaf_n, program, value)
-        unmet_sum[i] = _row_sum(gap_after, leaf_lo, leaf_n, program, value)
-        pre_unmet_sum[i] = _row_sum(gap_before, leaf_lo, leaf_n, program, value)
-        shortfall_sum[i] = _row_sum(fall, leaf_lo, leaf_n, program, value)
+        pre_unmet_sum[i] = _sparse_sum(pos, gap, 0, before, leaf_lo, leaf_n, program, value, acc)
+        unmet_sum[i] = _sparse_sum(pos, gap, before, m, leaf_lo, leaf_n, program, value, acc)
+        shortfall_sum[i] = _sparse_sum(pos, fall, before, m, leaf_lo, leaf_n, program, value, acc)
         peak[i] = np.nan if nan else high
 
 
