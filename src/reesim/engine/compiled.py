@@ -225,7 +225,8 @@ def kernel_args(
     ``shifts`` [2, n] and ``shift_par`` [R, 2, n]; ``changes`` [R, N]. Results:
     the series of ``out`` (``want`` is its demand, filled by the kernel),
     ``hold_res`` [R, 2, H] and ``route_res`` [R, 2, E] (start, end),
-    ``fac_res`` [R, 3, F] and ``total_served`` [R, S].
+    ``fac_res`` [R, 3, F], ``total_served`` [R, S] and ``copied`` [R] (periods
+    that repeated the last one and were copied, ``flags[COPY]``).
     """
     p, n_rep, n_h = smp.params, smp.n, plan.n_holdings
     if np.any(np.diff(plan.in_fac) < 0):
@@ -267,6 +268,7 @@ def kernel_args(
                 "inventory" in record,
                 len(plan.licences.event) > 0,
                 fixed_classes,
+                True,  # copy periods that repeat the last one
             ],
             np.bool_,
         ),
@@ -356,6 +358,7 @@ def kernel_args(
         "route_res": np.zeros((n_rep, 2, plan.n_routes)),
         "fac_res": np.zeros((n_rep, 3, plan.n_facilities)),
         "total_served": np.zeros((n_rep, plan.n_sinks)),
+        "copied": np.zeros(n_rep, dtype=np.int64),
     }
 
 

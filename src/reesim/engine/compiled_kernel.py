@@ -33,7 +33,7 @@ KIND, EVENT, QUOTA = 0, 1, 2  # rules (kind, event, quota index); also com, rel,
 BAN, LICENCE, PRIORITY, QUOTA_RULE = 0, 1, 2, 3  # kinds of rule
 ROUTE, HAS_COND = 0, 2  # shifts (route, event); rel
 LENGTH, DELTA = 0, 1  # shift_par
-REC_PROD, REC_FLOWS, REC_INV, ANY_LICENCE, FIXED_CLASSES = 0, 1, 2, 3, 4  # flags
+REC_PROD, REC_FLOWS, REC_INV, ANY_LICENCE, FIXED_CLASSES, COPY = 0, 1, 2, 3, 4, 5  # flags
 START, END = 0, 1  # hold_res, route_res
 TOTAL_ACT, DEFICIT, CAP0 = 0, 1, 2  # fac_res
 
@@ -325,6 +325,49 @@ def _record(k, rl, act, ship, arriving, inv, pipe, flags, production, departures
                 in_transit[r, k, h] = pipe[h, ln]
 
 
+@_helper
+def _sink_rows(k, n_per, rl, wk, sv_c, blk_w, blk_s, want, served):
+    """Step 4's record: demand ``wk`` and sales ``sv_c`` [S, lane] of period ``k``.
+
+    The sink series go into replicate rows row by row (writing every lane's row
+    for each value would touch a page per lane per value); with few sinks, a
+    block of ``blk_w.shape[0]`` periods at a time, kept in the lanes' layout so
+    that a period's copy into the block is a vector copy.
+    """
+    n_blk, n_sink, n_lane = blk_w.shape[0], wk.shape[0], rl.shape[0]
+    if n_blk == 1:
+        for ln in range(n_lane):
+            r = rl[ln]
+            for s in range(n_sink):
+                want[r, k, s] = wk[s, ln]
+                served[r, k, s] = sv_c[s, ln]
+        return
+    kb = k % n_blk  # the period's row in the block
+    for s in range(n_sink):
+        for ln in range(n_lane):
+            blk_w[kb, s, ln] = wk[s, ln]
+            blk_s[kb, s, ln] = sv_c[s, ln]
+    if kb == n_blk - 1 or k == n_per - 1:
+        for ln in range(n_lane):
+            r = rl[ln]
+            for s in range(n_sink):  # periods innermost: the longer loop
+                for b in range(kb + 1):
+                    kp = np.uint64(k - kb + b)  # (unsigned: no test for kp < 0)
+                    want[r, kp, s] = blk_w[b, s, ln]
+                    served[r, kp, s] = blk_s[b, s, ln]
+
+
+@_helper
+def _same(a, b):
+    """Whether ``a`` and ``b`` [x, lane] hold equal values, and ``b`` is set to ``a``."""
+    eq = True
+    for i in range(a.shape[0]):
+        for ln in range(a.shape[1]):
+            eq = eq & (a[i, ln] == b[i, ln])
+            b[i, ln] = a[i, ln]
+    return eq
+
+
 #: Replicates run side by side, one per lane. A replicate's period is a chain of steps
 #: that each wait for the stock the last one left; several replicates interleaved keep
 #: the processor busy, and share the work of walking the network's index arrays.
@@ -349,8 +392,8 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                    k0, k1, value, share, rules, rule_ptr, rule_routes, cc, cc_ptr, cc_facs, com,
                    com_failed, com_factor, out_fac, out_start, out_end, rel, rel_below, rel_cond,
                    shifts, shift_par, changes, served, production, departures, arrivals,
-                   inventory, in_transit, hold_res, route_res, fac_res,
-                   total_served):  # fmt: skip
+                   inventory, in_transit, hold_res, route_res, fac_res, total_served,
+                   copied):  # fmt: skip
     """Run replicates ``lo .. hi - 1`` through every period and fill their rows of the results.
 
     Replicates are independent: disjoint ranges may run in parallel threads
@@ -362,6 +405,18 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
     ``[x, lane]``, the layout of the period's steps. Those work holding by holding over the routes
     grouped by buyer (``dst_*``) or supplier (``src_*``), in route order
     within a group, so every sum over routes has the core's order.
+
+    A period that must repeat the one before it, in every lane, is copied
+    instead of computed (``flags[COPY]``; ``copied[r]`` counts them). It must
+    when it starts from the same state with the same inputs: no event acts in
+    it, its demand equals the last period's, and the last ``ring_len``
+    periods each left the stock, the pipelines and the shipments of the
+    period before them (so the goods in transit are the same, one period on).
+    Its results are then the last period's: its series are recorded and its
+    output and sales added to the totals as computed, and the transit ring is
+    left as it was (a ring one period on holds the same goods one slot on; the
+    slots are turned back into place before the closing snapshot, which sums
+    them in slot order).
     """
     # The lane count comes as an argument, not as the constant LANES, on purpose: with a
     # trip count known when compiling, LLVM unrolls the small lane loops completely into
@@ -381,6 +436,8 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
     in_fac, in_h, out_h, is_sp = inputs[FAC], inputs[HOLD], facs[OUT_H], facs[IS_SP]
     rec_prod, rec_flows, rec_inv = flags[REC_PROD], flags[REC_FLOWS], flags[REC_INV]
     any_licence, fixed_classes = flags[ANY_LICENCE], flags[FIXED_CLASSES]
+    # Periods can repeat only where nothing but events and demand moves the inputs.
+    may_copy = flags[COPY] and shifts.shape[1] == 0 and n_rel == 0
     # Rows [lane, x], written by the helpers.
     cap_r, rate_r = np.zeros((L, n_fac)), np.zeros((L, n_fac))
     alive_r, releasing_r = np.ones((L, n_fac), np.bool_), np.zeros((L, n_fac), np.bool_)
@@ -429,6 +486,9 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
     any_chg = np.zeros(n_per, np.bool_)
     n_blk = min(max(1, 64 // max(1, n_sink)), max(1, n_per))  # periods per block of sink rows
     blk_w, blk_s = np.zeros((n_blk, n_sink, L)), np.zeros((n_blk, n_sink, L))
+    # The last computed period's end state, shipments and demand, for telling a repeat.
+    last_inv, last_pipe = np.zeros((n_h, L)), np.zeros((n_h, L))
+    last_ship, last_wk = np.zeros((n_route, L)), np.zeros((n_sink, L))
     t, o, left, a, lim = np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L)
     frac, rl = np.zeros((n_levels, L)), np.zeros(L, np.int64)
     fresh, changed = np.zeros(L, np.bool_), np.zeros(L, np.bool_)
@@ -474,8 +534,10 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
             for k in range(n_per):  # (along the replicate's row: vectorised)
                 any_chg[k] = changes[r, k] if ln == 0 else any_chg[k] | changes[r, k]
         slot = 0
+        # Periods in a row that left the state as the one before them; whether last_* hold
+        # the period before; periods copied in this group of lanes.
+        streak, last_ok, n_copy = 0, False, 0
         for k in range(n_per):
-            kb = k % n_blk  # the period's row in the block of sink series
             # Demand: d0 x growth ** (k dt) x dt, times the active demand factors.
             for s in range(n_sink):
                 if g_same[s] >= 0:  # every lane has the same growth rate
@@ -496,6 +558,26 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                 hs = sink_h[s]
                 for ln in range(L):
                     usage_c[hs, ln] = wk[s, ln]
+
+            # A repeat of the last period: record it and add it to the totals.
+            if may_copy and streak >= ring_len and not any_chg[k]:
+                repeat = True
+                for s in range(n_sink):
+                    for ln in range(L):
+                        repeat = repeat & (wk[s, ln] == last_wk[s, ln])
+                if repeat:
+                    for f in range(n_fac):
+                        for ln in range(L):
+                            tot_act[f, ln] += act[f, ln]
+                    for s in range(n_sink):
+                        for ln in range(L):
+                            tot_served[s, ln] += sv_c[s, ln]
+                    _sink_rows(k, n_per, rl, wk, sv_c, blk_w, blk_s, want, served)
+                    if rec_prod or rec_flows or rec_inv:
+                        _record(k, rl, act, ship, arriving, inv, pipe, flags, production,
+                                departures, arrivals, inventory, in_transit)  # fmt: skip
+                    n_copy += 1
+                    continue  # (the ring's slot stays)
 
             # 1. State: the event-driven part is redone only when something changed.
             for ln in range(L):
@@ -663,28 +745,7 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                     inv[h, ln] -= sv
                     sv_c[s, ln] = sv
                     tot_served[s, ln] += sv
-            # The sink series go into replicate rows row by row (writing every lane's row for
-            # each value would touch a page per lane per value); with few sinks, a block of
-            # periods at a time.
-            if n_blk == 1:
-                for ln in range(L):
-                    r = rl[ln]
-                    for s in range(n_sink):
-                        want[r, k, s] = wk[s, ln]
-                        served[r, k, s] = sv_c[s, ln]
-            else:  # the block keeps the lanes' layout: a period's copy is a vector copy
-                for s in range(n_sink):
-                    for ln in range(L):
-                        blk_w[kb, s, ln] = wk[s, ln]
-                        blk_s[kb, s, ln] = sv_c[s, ln]
-                if kb == n_blk - 1 or k == n_per - 1:
-                    for ln in range(L):
-                        r = rl[ln]
-                        for s in range(n_sink):  # periods innermost: the longer loop
-                            for b in range(kb + 1):
-                                kp = np.uint64(k - kb + b)  # (unsigned: no test for kp < 0)
-                                want[r, kp, s] = blk_w[b, s, ln]
-                                served[r, kp, s] = blk_s[b, s, ln]
+            _sink_rows(k, n_per, rl, wk, sv_c, blk_w, blk_s, want, served)
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
             # Shares and expected lead times change only with openness, weights or delays;
@@ -871,9 +932,30 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                             den += wk[s, ln]
                     fill_r[ln, j] = num_ / den if den > 0 else 1.0
             slot = slot + 1 if slot + 1 < ring_len else 0
+            # Did the period leave the state of the last (with the same demand, no event)?
+            if may_copy:
+                calm = k > 0 and not any_chg[k] and _same(wk, last_wk)
+                if calm and last_ok:
+                    same = _same(ship, last_ship)
+                    same = _same(inv, last_inv) & same
+                    same = _same(pipe, last_pipe) & same
+                    streak = streak + 1 if same else 0
+                else:
+                    streak = 0
+                    if calm:  # the next period compares with this one
+                        _same(ship, last_ship)
+                        _same(inv, last_inv)
+                        _same(pipe, last_pipe)
+                if k == 0 or any_chg[k]:
+                    _same(wk, last_wk)
+                last_ok = calm
 
+        # The ring without copies would stand n_copy slots on: slot j holds what is in slot
+        # j - n_copy here.
+        turn = n_copy % ring_len
         for ln in range(min(L, hi - g)):
             r = g + ln
+            copied[r] = n_copy
             for f in range(n_fac):
                 fac_res[r, TOTAL_ACT, f] = tot_act[f, ln]
             for s in range(n_sink):
@@ -882,5 +964,5 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                 inv1[h] = inv[h, ln]
             for e in range(n_route):
                 for j in range(ring_len):
-                    ring1[j, e] = ring[j, e, ln]
+                    ring1[j, e] = ring[j - turn + (ring_len if j < turn else 0), e, ln]
             _snapshot(inv1, ring1, hold_res[r, END], route_res[r, END])
