@@ -263,6 +263,15 @@ def _peer_rows(p: dict[str, Any], row: Any) -> None:
             target,
             met,
         )
+    y = p.get("numba_every_period_computed")
+    if y:
+        row(
+            "the same, every period computed",
+            "numba",
+            f"{y['ratio']:.0f}x (reesim {y['per_replicate_s'] * 1e6:.1f} us; by default "
+            f"{y['copied_share']:.0%} of the chain's periods repeat the last one and are "
+            "copied, docs/compiled.md)",
+        )
 
 
 def _scaling_rows(sc: dict[str, Any], row: Any) -> None:

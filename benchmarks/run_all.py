@@ -271,6 +271,7 @@ def peer_section(quick: bool) -> dict[str, Any]:
     snp: list[float] = []
     ree: dict[str, dict[str, list[float]]] = {e: {} for e in engines()}
     picked: dict[str, int] = {}
+    computed: list[float] = []  # numba with every period computed (no copies)
     for _ in range(rounds):  # interleaved, so every tool and setting sees the same machine
         snp.append(supplynetpy_chain.time_per_replicate(snp_n)["per_replicate_s"])
         for e in engines():
@@ -280,6 +281,10 @@ def peer_section(quick: bool) -> dict[str, Any]:
                 if c is None:
                     picked[e] = r["chunk_size"]
                 ree[e].setdefault(key, []).append(r["per_replicate_s"])
+        if "numba" in engines():
+            with reesim_chain.every_period_computed():
+                r = reesim_chain.time_per_replicate(ree_n, 1, engine="numba", warm=False)
+            computed.append(r["per_replicate_s"])
     out.update(
         rounds=rounds,
         supplynetpy={
@@ -307,6 +312,18 @@ def peer_section(quick: bool) -> dict[str, Any]:
             f"{by_chunk['default'] * 1e6:.0f} us/rep at chunk {picked[e]} "
             f"({out[e]['ratio']:.0f}x); best chunk {best}: "
             f"{by_chunk[best] * 1e6:.0f} us/rep ({out[e]['ratio_best_chunk']:.0f}x)"
+        )
+    if "numba" in engines():
+        out["numba_every_period_computed"] = {
+            "copied_share": reesim_chain.copied_share(),
+            "per_replicate_s": med(computed),
+            "per_round_s": computed,
+            "ratio": ratio_of(snp, computed),
+        }
+        x = out["numba_every_period_computed"]
+        log(
+            f"  peer numba, every period computed: {x['per_replicate_s'] * 1e6:.1f} us/rep "
+            f"({x['ratio']:.0f}x); with copies {x['copied_share']:.0%} of periods are copied"
         )
     if len(engines()) == 2:
         out["speedup_numba_over_vector"] = ratio_of(

@@ -13,8 +13,10 @@ Run ``python benchmarks/peers/reesim_chain.py`` to print the check.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -191,6 +193,51 @@ def time_per_replicate(
         "median_s": med,
         "per_replicate_s": med / replicates,
     }
+
+
+@contextlib.contextmanager
+def every_period_computed() -> Iterator[None]:
+    """Within the block, the compiled kernel computes every period (no copies).
+
+    ``engine="numba"`` copies a period that must repeat the last one
+    (docs/compiled.md); on this flat-demand chain most periods do. The
+    suite times the kernel without that too, so the report shows what the
+    copies add.
+    """
+    from reesim.engine import compiled, compiled_kernel
+
+    args_of = compiled.kernel_args
+
+    def computed(*a: Any, **kw: Any) -> dict[str, Any]:
+        args = args_of(*a, **kw)
+        args["flags"][compiled_kernel.COPY] = False
+        return args
+
+    compiled.kernel_args = computed
+    try:
+        yield
+    finally:
+        compiled.kernel_args = args_of
+
+
+def copied_share(replicates: int = 64) -> float:
+    """Share of the chain's periods the compiled kernel copies (the mean over replicates)."""
+    from reesim.engine import compiled, compiled_kernel
+    from reesim.engine.output import new_output
+    from reesim.plan import compile_plan
+    from reesim.sampling import draw_samples
+
+    plan = compile_plan(chain_scenario())
+    smp = draw_samples(plan, 1, np.arange(replicates))
+    record = frozenset({"sinks"})
+    zeros_h, zeros_e = (
+        np.zeros((replicates, plan.n_holdings)),
+        np.zeros((replicates, plan.n_routes)),
+    )
+    out = new_output(plan, smp, record, zeros_h, zeros_e, [], None)
+    args = compiled.kernel_args(plan, smp, record, out)
+    compiled_kernel.run_replicates(0, replicates, **args)
+    return float(args["copied"].mean() / plan.n_periods)
 
 
 if __name__ == "__main__":
