@@ -26,7 +26,7 @@ from reesim.engine.compiled_kernel import LANES  # noqa: E402
 from reesim.engine.output import RECORDABLE, ChunkOutput  # noqa: E402
 from reesim.engine.vector import run_vector  # noqa: E402
 from reesim.errors import ReesimError, ReesimWarning  # noqa: E402
-from reesim.metrics import shortage_metrics  # noqa: E402
+from reesim.metrics import falls_short, shortage_metrics  # noqa: E402
 from reesim.plan import Plan, compile_plan  # noqa: E402
 from reesim.sampling import Samples, draw_samples  # noqa: E402
 from reesim.scenario import Scenario  # noqa: E402
@@ -103,6 +103,9 @@ def check_agree(sc: Scenario, seed: int, replicates: int) -> None:
     plan, smp, a, b = run_both(sc, seed, replicates)
     problems = disagreements(plan, smp, a, b)
     assert not problems, "vector and numba disagree:\n  " + "\n  ".join(problems)
+    # The kernel notes while running which sinks fall short; that is falls_short of its series.
+    assert b.falls is not None
+    assert np.array_equal(b.falls, falls_short(b.demand, b.served))
 
 
 # ------------------------------------------------------------------ properties

@@ -44,6 +44,7 @@ WRITTEN = (
     "route_res",
     "fac_res",
     "total_served",
+    "falls",
 )
 
 

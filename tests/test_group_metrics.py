@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reesim.metrics import shortage_metrics
-from reesim.simulation import _group_series, _group_sum
+from reesim.metrics import falls_short, shortage_metrics
+from reesim.simulation import _group_falls, _group_series, _group_sum
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.floats(0.0, 1.0))
@@ -30,8 +30,12 @@ def test_skipped_replicates_have_the_metrics_of_their_sums(
     start = np.where(rng.random(n_rep) < 0.2, np.nan, rng.integers(0, n_per, n_rep))
     falls = (served < demand).any(axis=1)
 
-    quick = _group_series(SimpleNamespace(demand=demand, served=served), matrix, falls)
-    got = shortage_metrics(*quick, start, 0.95, 7.0)
+    d, s, rows = _group_series(SimpleNamespace(demand=demand, served=served), matrix, falls)
+    assert np.array_equal(rows, np.flatnonzero(falls.any(axis=1)))
+    # The falls of the summed rows alone are the falls of all of them.
+    group_falls = _group_falls(d, s, rows, compiled=False)
+    assert np.array_equal(group_falls, falls_short(d, s))
+    got = shortage_metrics(d, s, start, 0.95, 7.0, falls=group_falls)
     full = shortage_metrics(
         _group_sum(demand, matrix), _group_sum(served, matrix), start, 0.95, 7.0
     )

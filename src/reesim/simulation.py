@@ -260,7 +260,9 @@ class _Collector:
         self.start[lo : lo + start.shape[0]] = start
         # [R, S] whether each sink ever gets less than its demand: it picks the rows
         # the metrics evaluate, and the replicates whose group series are summed.
-        falls = falls_short(out.demand, out.served, self.compiled)
+        falls = out.falls
+        if falls is None:
+            falls = falls_short(out.demand, out.served, self.compiled)
         per_sink = shortage_metrics(
             out.demand, out.served, start, plan.threshold, plan.period_days, self.compiled, falls
         )
@@ -277,9 +279,15 @@ class _Collector:
                 values = {k: v[:, single_sink] for k, v in per_sink.items()}
                 if multi.size:
                     sub = matrix[:, multi]
-                    demand, served = _group_series(out, sub, falls)
+                    demand, served, rows = _group_series(out, sub, falls)
                     grouped = shortage_metrics(
-                        demand, served, start, plan.threshold, plan.period_days, self.compiled
+                        demand,
+                        served,
+                        start,
+                        plan.threshold,
+                        plan.period_days,
+                        self.compiled,
+                        _group_falls(demand, served, rows, self.compiled),
                     )
                     for k, v in grouped.items():
                         values[k][:, multi] = v
@@ -309,24 +317,42 @@ class _Collector:
 
 def _group_series(
     out: ChunkOutput, matrix: np.ndarray, falls: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Demand and served [R, N, G] of sink groups, summed only where a sink falls short.
 
     A replicate none of whose grouped sinks ever gets less than its demand has
     served equal to demand in every group, to the last bit, so its metrics are
     those of any series without a shortfall: it is given zeros instead of sums.
+    The replicates summed come third (sorted).
     """
     # Replicates where a grouped sink falls short. (Not a matrix product: BLAS threads
     # spin for a while after a call and would take the other core from the engine's.)
     rows = np.flatnonzero(falls[:, (matrix > 0).any(axis=1)].any(axis=1))
     if rows.size == falls.shape[0]:
-        return _group_sum(out.demand, matrix), _group_sum(out.served, matrix)
+        return _group_sum(out.demand, matrix), _group_sum(out.served, matrix), rows
     shape = (*out.demand.shape[:2], matrix.shape[1])
     demand, served = np.zeros(shape), np.zeros(shape)
     if rows.size:
         demand[rows] = _group_sum(out.demand[rows], matrix)
         served[rows] = _group_sum(out.served[rows], matrix)
-    return demand, served
+    return demand, served, rows
+
+
+def _group_falls(
+    demand: np.ndarray, served: np.ndarray, rows: np.ndarray, compiled: bool
+) -> np.ndarray:
+    """:func:`~reesim.metrics.falls_short` of group series that are zeros outside ``rows``.
+
+    A replicate outside ``rows`` has no shortfall (its series are zeros), so
+    only ``rows`` are compared: on a run where few replicates fall short, a
+    pass over a few rows instead of the chunk.
+    """
+    if rows.size == demand.shape[0]:
+        return falls_short(demand, served, compiled)
+    out = np.zeros((demand.shape[0], demand.shape[2]), dtype=bool)
+    if rows.size:
+        out[rows] = falls_short(demand[rows], served[rows], compiled)
+    return out
 
 
 def _group_sum(series: np.ndarray, matrix: np.ndarray) -> np.ndarray:

@@ -225,8 +225,9 @@ def kernel_args(
     ``shifts`` [2, n] and ``shift_par`` [R, 2, n]; ``changes`` [R, N]. Results:
     the series of ``out`` (``want`` is its demand, filled by the kernel),
     ``hold_res`` [R, 2, H] and ``route_res`` [R, 2, E] (start, end),
-    ``fac_res`` [R, 3, F], ``total_served`` [R, S] and ``copied`` [R] (periods
-    that repeated the last one and were copied, ``flags[COPY]``).
+    ``fac_res`` [R, 3, F], ``total_served`` [R, S], ``copied`` [R] (periods
+    that repeated the last one and were copied, ``flags[COPY]``) and ``falls``
+    [R, S] (served less than demand in some period).
     """
     p, n_rep, n_h = smp.params, smp.n, plan.n_holdings
     if np.any(np.diff(plan.in_fac) < 0):
@@ -268,7 +269,9 @@ def kernel_args(
                 "inventory" in record,
                 len(plan.licences.event) > 0,
                 fixed_classes,
-                True,  # copy periods that repeat the last one
+                # Periods may repeat the last one (and are then copied) only under flat
+                # demand; where it grows, looking for repeats would be work for nothing.
+                bool(np.all(growth_pow == growth_pow[:1])),
             ],
             np.bool_,
         ),
@@ -359,6 +362,7 @@ def kernel_args(
         "fac_res": np.zeros((n_rep, 3, plan.n_facilities)),
         "total_served": np.zeros((n_rep, plan.n_sinks)),
         "copied": np.zeros(n_rep, dtype=np.int64),
+        "falls": np.zeros((n_rep, plan.n_sinks), dtype=np.bool_),
     }
 
 
@@ -407,6 +411,7 @@ def run_numba(
     out.warnings = _start_warnings(plan, fac[:, K.DEFICIT], fac[:, K.CAP0])
     _close_ledger(plan, smp, out, fac[:, K.TOTAL_ACT], args["total_served"])
     out.finish(hold[:, K.END], route[:, K.END])
+    out.falls = args["falls"]
     return out
 
 

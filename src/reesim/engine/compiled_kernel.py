@@ -393,7 +393,7 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                    com_failed, com_factor, out_fac, out_start, out_end, rel, rel_below, rel_cond,
                    shifts, shift_par, changes, served, production, departures, arrivals,
                    inventory, in_transit, hold_res, route_res, fac_res, total_served,
-                   copied):  # fmt: skip
+                   copied, falls):  # fmt: skip
     """Run replicates ``lo .. hi - 1`` through every period and fill their rows of the results.
 
     Replicates are independent: disjoint ranges may run in parallel threads
@@ -480,6 +480,7 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
     act, tot_act = np.zeros((n_fac, L)), np.zeros((n_fac, L))
     amount_c, co_c = np.zeros((n_in, L)), np.zeros((n_co, L))
     wk, sv_c, tot_served = np.zeros((n_sink, L)), np.zeros((n_sink, L)), np.zeros((n_sink, L))
+    fell = np.zeros((n_sink, L), np.bool_)  # served < demand in some period so far
     # Per group: demand's base and growth rate, and the periods whose state may change.
     d0_c, gix_c = np.zeros((n_sink, L)), np.zeros((n_sink, L), np.int64)
     g_same = np.zeros(n_sink, np.int64)
@@ -525,6 +526,7 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                 tot_act[f, ln] = 0.0
             for s in range(n_sink):
                 tot_served[s, ln] = 0.0
+                fell[s, ln] = False
             for j in range(n_rel):
                 fill_r[ln, j] = 1.0
             for s in range(n_sink):
@@ -745,6 +747,7 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                     inv[h, ln] -= sv
                     sv_c[s, ln] = sv
                     tot_served[s, ln] += sv
+                    fell[s, ln] |= sv < wk[s, ln]  # (NaN compares False, as in falls_short)
             _sink_rows(k, n_per, rl, wk, sv_c, blk_w, blk_s, want, served)
 
             # 5. Order up to usage x (cover + expected lead time); stockpiles push.
@@ -960,6 +963,7 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                 fac_res[r, TOTAL_ACT, f] = tot_act[f, ln]
             for s in range(n_sink):
                 total_served[r, s] = tot_served[s, ln]
+                falls[r, s] = fell[s, ln]
             for h in range(n_h):
                 inv1[h] = inv[h, ln]
             for e in range(n_route):

@@ -105,6 +105,9 @@ class ChunkOutput:
     in_transit: FloatArray | None = None
     ledger: dict[str, FloatArray] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: [R, S] whether each sink was served less than its demand in some period, when the
+    #: engine found it while running (else None: :func:`reesim.metrics.falls_short`).
+    falls: NDArray[np.bool_] | None = None
     _hold: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
     @classmethod
