@@ -357,3 +357,24 @@ def test_compiled_falls_several_sinks(n_sink: int, n_per: int) -> None:
     assert np.array_equal(mc.falls(demand, served), expected)
     # A non-contiguous view is compared as its values, too.
     assert np.array_equal(mc.falls(demand[::2], served[::2]), expected[::2])
+
+
+@given(
+    n_rep=st.integers(1, 30),
+    n_per=st.integers(1, 40),
+    n_sink=st.integers(1, 9),
+    n_group=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_compiled_group_sum_equals_numpy(
+    n_rep: int, n_per: int, n_sink: int, n_group: int, seed: int
+) -> None:
+    """Sink series summed into groups: the same doubles as the NumPy sum, in views too."""
+    from reesim.simulation import _group_sum
+
+    rng = np.random.default_rng(seed)
+    series = rng.random((n_rep, n_per, n_sink)) * 10.0 ** rng.integers(-6, 12, (1, 1, n_sink))
+    series[rng.random(series.shape) < 0.05] = np.nan
+    matrix = (rng.random((n_sink, n_group)) < 0.6).astype(np.float64)  # a group may be empty
+    for x in (series, series[::2]):
+        assert mc.group_sum(x, matrix).tobytes() == _group_sum(x, matrix).tobytes()
