@@ -25,7 +25,7 @@ from reesim.engine.des import run_des
 from reesim.engine.output import RECORDABLE, ChunkOutput
 from reesim.engine.vector import run_vector
 from reesim.errors import ReesimWarning
-from reesim.metrics import shortage_metrics
+from reesim.metrics import falls_short, shortage_metrics
 from reesim.plan import Plan, compile_plan
 from reesim.sampling import Samples, draw_samples
 from reesim.scenario import EVENT_KINDS, Scenario
@@ -105,6 +105,9 @@ def check_agree(sc: Scenario, seed: int, replicates: int) -> None:
         plan, smp, a, b = run_both(sc, seed, replicates)
     problems = disagreements(plan, smp, a, b)
     assert not problems, "engines disagree:\n  " + "\n  ".join(problems)
+    # The core notes while running which sinks fall short: falls_short of its series.
+    assert a.falls is not None
+    assert np.array_equal(a.falls, falls_short(a.demand, a.served))
 
 
 def _events(sc: Scenario) -> None:

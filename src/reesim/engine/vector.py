@@ -143,6 +143,8 @@ class _Core:
         # Activity and sales summed over periods, for the mass ledger.
         self.total_act = np.zeros((plan.n_facilities, n_rep))
         self.total_served = np.zeros((plan.n_sinks, n_rep))
+        # Whether each sink got less than its demand in some period (the metrics' rows).
+        self.falls = np.zeros((plan.n_sinks, n_rep), dtype=bool)
         self._version = -1
         self._transit_delay: NDArray[np.int64] | None = None
         self._transit = self.lead_int
@@ -308,6 +310,7 @@ class _Core:
         served = np.minimum(inv[self.sink_h], want)
         inv[self.sink_h] -= served
         self.total_served += served
+        self.falls |= served < want  # (NaN compares False, as in falls_short)
 
         # 5. Order: top the inventory position up to usage x (cover + expected lead time).
         share = self.pull_shares(st, open_)
@@ -462,4 +465,5 @@ def run_vector(
     rec.flush()
     core.close_ledger(out)
     out.finish(core.inv.T, core.ring.by_route(plan.n_periods).T)
+    out.falls = np.ascontiguousarray(core.falls.T)
     return out
