@@ -24,7 +24,7 @@ figures measured in this run, in rounds that alternate what is compared.
 
 Usage::
 
-    python benchmarks/run_all.py            # full suite, ~25-35 min on 2 cores
+    python benchmarks/run_all.py            # full suite, ~15 min on 2 cores
     python benchmarks/run_all.py --quick    # ~3-4 min
     python benchmarks/run_all.py --only kernel,peer
 """
