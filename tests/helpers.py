@@ -15,6 +15,18 @@ def day(n: float) -> dt.date:
     return START + dt.timedelta(days=n)
 
 
+#: A Chinese ban on magnet exports with a sampled start, length and occurrence.
+CN_MAGNET_BAN: dict[str, Any] = {
+    "id": "ban",
+    "kind": "export_ban",
+    "exporter": "CN",
+    "commodities": ["magnet"],
+    "start": {"dist": "uniform", "low": day(60), "high": day(160)},
+    "duration_days": {"dist": "lognormal", "median": 60, "p90": 200},
+    "probability": 0.8,
+}
+
+
 def chain(
     *,
     demand: float = 5_200.0,

@@ -29,7 +29,7 @@ from reesim.plan import Plan, compile_plan  # noqa: E402
 from reesim.sampling import Samples, draw_samples  # noqa: E402
 from reesim.scenario import EVENT_KINDS, Scenario  # noqa: E402
 from reesim.testing.strategies import scenarios  # noqa: E402
-from tests.helpers import chain, day, two_stage  # noqa: E402
+from tests.helpers import CN_MAGNET_BAN, chain, day, two_stage  # noqa: E402
 
 #: What the kernel writes: the series and the per-replicate results.
 WRITTEN = (
@@ -107,15 +107,6 @@ OUTAGE = {
     "start": day(150),
     "duration_days": 60,
 }
-BAN = {
-    "id": "ban",
-    "kind": "export_ban",
-    "exporter": "CN",
-    "commodities": ["magnet"],
-    "start": {"dist": "uniform", "low": day(60), "high": day(160)},
-    "duration_days": {"dist": "lognormal", "median": 60, "p90": 200},
-    "probability": 0.8,
-}
 #: A cut late in the run, below demand: the last periods ship changing amounts, so the
 #: ring ends with several different values in transit and the order of their closing
 #: sum (slot by slot) shows whether the ring is back in place after copies.
@@ -155,7 +146,7 @@ LICENCE = {
             0.25,
         ),
         # Its by-product piles up every period, so no period repeats the last.
-        (lambda: two_stage([BAN]), 0.0),
+        (lambda: two_stage([CN_MAGNET_BAN]), 0.0),
     ],
     ids=["chain-outage", "chain-licence", "chain-late-cut", "two-stage-ban"],
 )

@@ -22,7 +22,7 @@ pytest.importorskip("numba")
 import reesim.metrics_compiled as mc  # noqa: E402
 from reesim.metrics import shortage_metrics  # noqa: E402
 from reesim.simulation import simulate  # noqa: E402
-from tests.helpers import chain, day, two_stage  # noqa: E402
+from tests.helpers import CN_MAGNET_BAN, chain, day, two_stage  # noqa: E402
 
 PERIODS = st.one_of(
     st.integers(1, 9),
@@ -192,17 +192,7 @@ def test_pairwise_sum_of_a_block_row() -> None:
         assert [mc.pairwise_sum(row) for row in x] == list(sums)
 
 
-CN_BAN = [
-    {
-        "id": "ban",
-        "kind": "export_ban",
-        "exporter": "CN",
-        "commodities": ["magnet"],
-        "start": {"dist": "uniform", "low": day(60), "high": day(160)},
-        "duration_days": {"dist": "lognormal", "median": 60, "p90": 200},
-        "probability": 0.8,
-    }
-]
+CN_BAN = [CN_MAGNET_BAN]
 SEP_CUT = {
     "id": "cut",
     "kind": "capacity_change",
