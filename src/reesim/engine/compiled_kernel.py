@@ -536,9 +536,9 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
             for k in range(n_per):  # (along the replicate's row: vectorised)
                 any_chg[k] = changes[r, k] if ln == 0 else any_chg[k] | changes[r, k]
         slot = 0
-        # Periods in a row that left the state as the one before them; whether last_* hold
-        # the period before; periods copied in this group of lanes.
-        streak, last_ok, n_copy = 0, False, 0
+        # Periods in a row that left the state as the one before them; periods copied in
+        # this group of lanes.
+        streak, n_copy = 0, 0
         for k in range(n_per):
             # Demand: d0 x growth ** (k dt) x dt, times the active demand factors.
             for s in range(n_sink):
@@ -935,23 +935,15 @@ def run_replicates(lo, hi, lanes, flags, routes, route_lead, facs, in_ptr, input
                             den += wk[s, ln]
                     fill_r[ln, j] = num_ / den if den > 0 else 1.0
             slot = slot + 1 if slot + 1 < ring_len else 0
-            # Did the period leave the state of the last (with the same demand, no event)?
+            # One more period in a row that, with no event and the last one's demand, left
+            # the stock, the pipelines and the shipments of the last? (_same also keeps this
+            # period's values for the next one to compare with.)
             if may_copy:
-                calm = k > 0 and not any_chg[k] and _same(wk, last_wk)
-                if calm and last_ok:
-                    same = _same(ship, last_ship)
-                    same = _same(inv, last_inv) & same
-                    same = _same(pipe, last_pipe) & same
-                    streak = streak + 1 if same else 0
-                else:
-                    streak = 0
-                    if calm:  # the next period compares with this one
-                        _same(ship, last_ship)
-                        _same(inv, last_inv)
-                        _same(pipe, last_pipe)
-                if k == 0 or any_chg[k]:
-                    _same(wk, last_wk)
-                last_ok = calm
+                same = _same(wk, last_wk)
+                same = _same(ship, last_ship) & same
+                same = _same(inv, last_inv) & same
+                same = _same(pipe, last_pipe) & same
+                streak = streak + 1 if same and k > 0 and not any_chg[k] else 0
 
         # The ring without copies would stand n_copy slots on: slot j holds what is in slot
         # j - n_copy here.
