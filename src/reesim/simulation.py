@@ -215,6 +215,14 @@ class _Collector:
         self.keep = keep
         self.total = total
         self.groups = {g: _group_matrix(plan, g) for g in GROUPINGS}
+        # A group of one sink has that sink's metrics; only larger groups need their
+        # summed series evaluated, and those of every grouping are summed in one pass:
+        # grouping g's larger groups are the columns ``self.columns[g]`` of ``self.summed``.
+        self.multi = {g: np.flatnonzero(m.sum(axis=0) > 1) for g, (_, m) in self.groups.items()}
+        named = [g for g in GROUPINGS if g != "sink"]
+        self.summed = np.concatenate([self.groups[g][1][:, self.multi[g]] for g in named], axis=1)
+        ends = np.cumsum([0, *(self.multi[g].size for g in named)])
+        self.columns = {g: slice(int(ends[i]), int(ends[i + 1])) for i, g in enumerate(named)}
         self.metrics: dict[str, dict[str, np.ndarray]] = {}
         self.series: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}
@@ -266,23 +274,17 @@ class _Collector:
         per_sink = shortage_metrics(
             out.demand, out.served, start, plan.threshold, plan.period_days, self.compiled, falls
         )
-        # A group of one sink has that sink's metrics; only larger groups need their
-        # summed series evaluated, and those of every grouping are summed in one pass.
-        multi = {g: np.flatnonzero(m.sum(axis=0) > 1) for g, (_, m) in self.groups.items()}
-        subs = [self.groups[g][1][:, multi[g]] for g in GROUPINGS if g != "sink"]
-        if sum(m.shape[1] for m in subs):
-            sums = _group_series(out, np.concatenate(subs, axis=1), falls, self.compiled)
-        col = 0
+        if self.summed.shape[1]:
+            all_demand, all_served, rows = _group_series(out, self.summed, falls, self.compiled)
         for g, (_, matrix) in self.groups.items():
             values: dict[str, Any]
             if g == "sink":
                 values = dict(per_sink)
             else:
                 values = {k: v[:, matrix.argmax(axis=0)] for k, v in per_sink.items()}
-                if multi[g].size:
-                    cols = slice(col, col + multi[g].size)
-                    col += multi[g].size
-                    demand, served, rows = sums[0][:, :, cols], sums[1][:, :, cols], sums[2]
+                if self.multi[g].size:
+                    cols = self.columns[g]
+                    demand, served = all_demand[:, :, cols], all_served[:, :, cols]
                     grouped = shortage_metrics(
                         demand,
                         served,
@@ -293,7 +295,7 @@ class _Collector:
                         _group_falls(demand, served, rows, self.compiled),
                     )
                     for k, v in grouped.items():
-                        values[k][:, multi[g]] = v
+                        values[k][:, self.multi[g]] = v
             store = self.metrics.setdefault(g, {})
             for name, value in values.items():
                 self._put(store, name, lo, np.asarray(value))
